@@ -1,0 +1,28 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11+:
+#   make demo   - local virtual environment, signtrain, a synthetic example, the whole pipeline on it
+#   make test   - the same environment (with the dev extras), then the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO := demo
+
+.PHONY: demo test venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: venv
+	rm -rf $(DEMO)
+	$(BIN)/signtrain example-data $(DEMO)/MP_Data --signs 3 --sequences 30
+	cd $(DEMO) && ../$(BIN)/signtrain validate-data MP_Data
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache

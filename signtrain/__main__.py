@@ -1,0 +1,5 @@
+"""`python -m signtrain` runs the command-line interface."""
+
+from signtrain.cli import main
+
+main()

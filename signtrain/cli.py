@@ -1,0 +1,108 @@
+"""The Typer app.  Each command: parse -> load_config -> one library call -> ui -> exit code.
+
+Heavy modules (TensorFlow above all) are imported inside the commands, so that
+`--help`, `--version` and `validate-data` start fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, List, Optional, TypeVar
+
+import typer
+
+from signtrain import __version__
+from signtrain.errors import ConfigError, SigntrainError
+
+app = typer.Typer(
+    name="signtrain",
+    help="Sign-language landmark recordings -> validated dataset -> trained classifier -> report -> deployable model.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+T = TypeVar("T")
+
+ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config (default: built-in defaults = configs/base.yaml).")
+SetOpt = typer.Option(None, "--set", "-s", metavar="KEY=VALUE",
+                      help="Override one config key, e.g. --set train.epochs=5 (repeatable).")
+DataOpt = typer.Option(None, "--data", "-d", help="Data folder; shortcut for --set data.path=PATH.")
+OutputOpt = typer.Option(None, "--output", "-o", help="Output folder; shortcut for --set output.dir=DIR.")
+
+
+def _guard(work: Callable[[], T]) -> T:
+    """Run a command body: user errors become one line on stderr and an exit code, never a traceback."""
+    from signtrain import ui
+
+    try:
+        return work()
+    except SigntrainError as exc:
+        ui.print_error(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        ui.print_error("interrupted")
+        raise typer.Exit(130) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"signtrain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Show the version and exit.")) -> None:
+    """signtrain: validate-data, train, evaluate, export."""
+
+
+@app.command("example-data")
+def example_data(
+    directory: Path = typer.Argument(..., help="New folder to write the MP_Data tree into."),
+    signs: int = typer.Option(3, min=1, help="Number of signs."),
+    sequences: int = typer.Option(30, min=1, help="Sequences (recordings) per sign."),
+    frames: int = typer.Option(30, min=1, help="Frames per sequence."),
+    features: int = typer.Option(225, help="Values per frame: 1662, 258, 225, 126 or 63."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Write a small synthetic MP_Data example (hand and pose motion per sign, a few defects)."""
+    from signtrain import ui
+    from signtrain.data.example import write_example
+
+    summary = _guard(lambda: write_example(directory, signs, sequences, frames, features, seed))
+    ui.render_example(summary, ui.make_console())
+
+
+@app.command("validate-data")
+def validate_data(
+    path: Path = typer.Argument(..., help="Data folder, e.g. MP_Data."),
+    config: Optional[Path] = ConfigOpt,
+    overrides: Optional[List[str]] = SetOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too (a CI gate)."),
+) -> None:
+    """Check a dataset: what is in it, what is wrong with it, and whether it fits the config."""
+    from signtrain import ui
+    from signtrain.config import load_config, replace
+    from signtrain.data import load_dataset
+    from signtrain.validation import build_report
+
+    def work() -> int:
+        cfg = load_config(config, overrides, data=str(path))
+        declared = cfg.data.features_per_frame if (config or overrides) else None
+        if declared is None:
+            cfg = replace(cfg, data={"features_per_frame": None})
+        dataset = load_dataset(cfg.data, strict=False)
+        report = build_report(dataset, cfg, declared)
+        if as_json:
+            ui.print_json(report.to_dict())
+        else:
+            ui.render_data_report(report, ui.make_console())
+        return report.exit_code(strict)
+
+    raise typer.Exit(_guard(work))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,398 @@
+"""The one config loader every command shares.
+
+Frozen dataclasses hold the schema and the defaults (the single place they live;
+`configs/base.yaml` mirrors them and a test keeps the two in step).  YAML is
+read with a safe loader that reads `1e-3` as a float and `010` as ten; values
+from `--set section.key=value` go through the same validation as file values,
+and every error names the dotted key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+
+from signtrain.errors import ConfigError
+
+
+def _opt(default: Any, help: str, **rules: Any) -> Any:
+    """A config field with its one-line help and validation rules (choices, min, max)."""
+    if isinstance(default, list):
+        default = tuple(default)
+    return field(default=default, metadata={"help": help, **rules})
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str = _opt("MP_Data", "dataset root, relative to the working directory")
+    format: str = _opt("auto", "on-disk format", choices=("auto", "mp_data", "npy"))
+    signs: Optional[tuple[str, ...]] = _opt(None, "signs to use, in this order; null = every sign folder, sorted")
+    sequence_length: int = _opt(30, "frames per sequence fed to the model", min=1)
+    features_per_frame: Optional[int] = _opt(225, "values per frame (1662, 258, 225, 126, 63); null = detect", min=1)
+    missing_frame: str = _opt("zero", "a frame number absent from a sequence", choices=("zero", "skip"))
+    bad_frame: str = _opt("zero", "a corrupt or wrong-length frame file", choices=("zero", "skip", "drop_sequence"))
+    zero_frame: str = _opt("keep", "an all-zero frame (nothing detected)", choices=("keep", "drop"))
+    nan_to_zero: bool = _opt(False, "replace NaN/inf by 0 (false: NaN/inf in the data is an error)")
+    truncate: str = _opt("keep_start", "frames kept from a sequence longer than sequence_length",
+                         choices=("keep_start", "keep_center", "keep_end"))
+    workers: int = _opt(1, "reader processes; 0 = one per CPU core (1 measured fastest on 2 cores)", min=0)
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    test_fraction: float = _opt(0.15, "share of sequences held out for the final test", min=0.0, max=0.9)
+    validation_fraction: float = _opt(0.1, "share of the remaining sequences used for validation", min=0.0, max=0.9)
+    stratify: bool = _opt(True, "keep every sign's share the same in each split")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    normalization: str = _opt("global", "global mean/std, per-feature mean/std, or none",
+                              choices=("global", "per_feature", "none"))
+    epsilon: float = _opt(1e-8, "added to std before dividing", min=0.0)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kind: str = _opt("lstm", "recurrent layer kind", choices=("lstm", "gru"))
+    units: tuple[int, ...] = _opt([128, 64, 32], "units of each recurrent layer, first to last", min=1)
+    return_sequences: Union[bool, tuple[bool, ...]] = _opt(
+        [True, True, False], "per layer; every layer followed by another must be true; "
+        "a true last layer is mean-pooled over the unmasked frames")
+    dropout: Union[float, tuple[float, ...]] = _opt([0.3, 0.3, 0.0], "dropout after each recurrent layer", min=0.0, max=0.95)
+    l2: Union[float, tuple[float, ...]] = _opt([0.01, 0.01, 0.0], "L2 on each recurrent layer's kernel", min=0.0)
+    batch_norm: Union[bool, tuple[bool, ...]] = _opt([True, False, False], "batch normalisation after each recurrent layer")
+    activation: str = _opt("tanh", "recurrent activation of the cell output", choices=("tanh", "relu", "sigmoid", "linear"))
+    recurrent_activation: str = _opt("sigmoid", "gate activation", choices=("sigmoid", "hard_sigmoid", "tanh"))
+    recurrent_dropout: float = _opt(0.0, "dropout on the recurrent state (rules out cuDNN on GPU)", min=0.0, max=0.95)
+    dense_units: tuple[int, ...] = _opt([64], "hidden dense layers before the softmax", min=1)
+    dense_activation: str = _opt("relu", "activation of the hidden dense layers",
+                                 choices=("relu", "tanh", "gelu", "elu", "swish", "linear"))
+    mask_padding: bool = _opt(True, "mask padded frames so they do not feed the recurrent layers")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = _opt(500, "maximum epochs", min=1)
+    batch_size: int = _opt(32, "sequences per batch", min=1)
+    learning_rate: float = _opt(1e-3, "Adam learning rate", min=0.0)
+    clipnorm: Optional[float] = _opt(None, "clip each gradient to this norm; null = no clipping", min=0.0)
+    optimizer_epsilon: float = _opt(1e-7, "Adam epsilon", min=0.0)
+    seed: int = _opt(0, "seeds the split, the weights and the shuffling", min=0)
+    monitor: str = _opt("val_loss", "metric watched by early stopping, reduce-LR and the best checkpoint",
+                        choices=("val_loss", "val_accuracy", "loss", "accuracy"))
+    early_stopping_patience: Optional[int] = _opt(50, "epochs without improvement before stopping; null = never", min=1)
+    restore_best_weights: bool = _opt(True, "end with the best epoch's weights, not the last")
+    reduce_lr_factor: float = _opt(0.1, "learning-rate factor on a plateau", min=0.0, max=1.0)
+    reduce_lr_patience: Optional[int] = _opt(20, "epochs without improvement before reducing; null = never", min=1)
+    min_learning_rate: float = _opt(0.0, "lower bound for reduce-LR", min=0.0)
+    tensorboard: bool = _opt(True, "write TensorBoard logs to output.log_dir")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: str = _opt("models", "folder for the model and everything that travels with it")
+    model_file: str = _opt("lstm_model.h5", "final model (.h5 or .keras)")
+    checkpoint_file: str = _opt("lstm_model_checkpoint.h5", "best model so far, written during training")
+    preprocess_file: str = _opt("preprocess_params.npz", "normalisation statistics (mean, std)")
+    log_dir: str = _opt("logs", "run folder inside output.dir: TensorBoard logs and history.csv")
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = DataConfig()
+    split: SplitConfig = SplitConfig()
+    preprocess: PreprocessConfig = PreprocessConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    output: OutputConfig = OutputConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------- YAML reading
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads 1e-3 as a float and 010 as ten (YAML 1.1 reads them as a string and 8)."""
+
+
+_FLOAT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.\d*|\.\d+|\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    text = loader.construct_scalar(node).replace("_", "")
+    if re.fullmatch(r"[-+]?\d+", text):
+        return int(text, 10)
+    return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def parse_yaml_value(text: str) -> Any:
+    """Parse one value written on the command line as YAML would read it in a file."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError:
+        return text
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path} (give an existing YAML file to --config)")
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file; give a YAML config") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections (data, train, ...)")
+    return raw
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _sections() -> dict[str, type]:
+    hints = typing.get_type_hints(Config)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Config)}
+
+
+def all_keys() -> list[str]:
+    """Every dotted key the schema knows, e.g. 'train.epochs'."""
+    return [f"{name}.{f.name}" for name, cls in _sections().items() for f in dataclasses.fields(cls)]
+
+
+def describe_keys() -> list[tuple[str, Any, str]]:
+    """(dotted key, default, help) for every key: the schema as documentation."""
+    rows = []
+    for name, cls in _sections().items():
+        for f in dataclasses.fields(cls):
+            rows.append((f"{name}.{f.name}", _plain(f.default), f.metadata.get("help", "")))
+    return rows
+
+
+def _did_you_mean(key: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    if not close and "." in key:
+        leaf = key.rsplit(".", 1)[1]
+        close = [c for c in candidates if c.endswith("." + leaf)][:1]
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None)) + (
+            " or null" if type(None) in typing.get_args(tp) else "")
+    if origin is tuple:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    return {int: "an integer", float: "a number", bool: "true/false", str: "a string"}.get(tp, str(tp))
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _coerce_scalar(value: Any, tp: type) -> Any:
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise _Invalid
+    if tp is int:
+        if isinstance(value, bool):
+            raise _Invalid
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise _Invalid
+    if tp is float:
+        if isinstance(value, bool):
+            raise _Invalid
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str) and _FLOAT.match(value.strip()):
+            return float(value)
+        raise _Invalid
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise _Invalid
+    raise _Invalid
+
+
+def _coerce(value: Any, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg)
+            except _Invalid:
+                continue
+        raise _Invalid
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise _Invalid
+        return tuple(_coerce_scalar(v, typing.get_args(tp)[0]) for v in value)
+    return _coerce_scalar(value, tp)
+
+
+def _check_rules(key: str, value: Any, meta: dict[str, Any]) -> None:
+    items = value if isinstance(value, tuple) else (value,)
+    for item in items:
+        if item is None:
+            continue
+        if "choices" in meta and item not in meta["choices"]:
+            raise ConfigError(f"{key}: '{item}' is not allowed; choose one of {', '.join(meta['choices'])}")
+        if "min" in meta and item < meta["min"]:
+            raise ConfigError(f"{key}: {item} is below the minimum {meta['min']}")
+        if "max" in meta and item > meta["max"]:
+            raise ConfigError(f"{key}: {item} is above the maximum {meta['max']}")
+
+
+def _build_section(name: str, cls: type, raw: Any, source: str) -> Any:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: '{name}' must be a mapping of keys, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    known = [f"{name}.{k}" for k in fields]
+    values = {}
+    for key, value in raw.items():
+        dotted = f"{name}.{key}"
+        if key not in fields:
+            raise ConfigError(f"{source}: unknown key '{dotted}'{_did_you_mean(dotted, known + all_keys())}")
+        try:
+            coerced = _coerce(value, hints[key])
+        except _Invalid:
+            raise ConfigError(f"{source}: {dotted} = {value!r} is not valid; expected {_type_name(hints[key])}") from None
+        _check_rules(dotted, coerced, fields[key].metadata)
+        values[key] = coerced
+    return cls(**values)
+
+
+def _check_model(model: ModelConfig, source: str) -> None:
+    n = len(model.units)
+    if n == 0:
+        raise ConfigError(f"{source}: model.units must list at least one recurrent layer, e.g. [128, 64, 32]")
+    for key in ("return_sequences", "dropout", "l2", "batch_norm"):
+        value = getattr(model, key)
+        if isinstance(value, tuple) and len(value) != n:
+            raise ConfigError(
+                f"{source}: model.{key} has {len(value)} entries but model.units has {n}; "
+                f"give one per layer or a single value for all")
+    seqs = per_layer(model.return_sequences, n)
+    for i in range(n - 1):
+        if not seqs[i]:
+            raise ConfigError(
+                f"{source}: model.return_sequences[{i}] is false but layer {i + 1} feeds another recurrent "
+                f"layer; set it to true")
+
+
+def per_layer(value: Any, n: int) -> tuple:
+    """A per-layer setting as a tuple of n values (a single value applies to every layer)."""
+    return tuple(value) if isinstance(value, tuple) else (value,) * n
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    parts = dotted.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"{source}: '{dotted}' is not a key; write section.key, e.g. train.epochs"
+                          f"{_did_you_mean(dotted, all_keys())}")
+    section = tree.setdefault(parts[0], {})
+    if section is None:
+        section = tree[parts[0]] = {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: '{parts[0]}' must be a mapping of keys")
+    section[parts[1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'train.epochs=5' -> ('train.epochs', 5)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text}: write --set section.key=value, e.g. --set train.epochs=5")
+    key, _, value = text.partition("=")
+    return key.strip(), parse_yaml_value(value.strip())
+
+
+def build_config(tree: dict[str, Any], source: str = "config") -> Config:
+    sections = _sections()
+    built = {}
+    for name, raw in tree.items():
+        if name not in sections:
+            raise ConfigError(f"{source}: unknown section '{name}'{_did_you_mean(name, list(sections))}")
+        built[name] = _build_section(name, sections[name], raw, source)
+    config = Config(**built)
+    _check_model(config.model, source)
+    if config.split.test_fraction + config.split.validation_fraction >= 1.0:
+        raise ConfigError(f"{source}: split.test_fraction + split.validation_fraction must be below 1")
+    return config
+
+
+def load_config(path: Optional[Path] = None, overrides: Optional[list[str]] = None,
+                data: Optional[str] = None, output: Optional[str] = None) -> Config:
+    """The config from a YAML file (or the defaults), then --set overrides, then --data/--output."""
+    source = str(path) if path else "config"
+    tree = read_yaml(Path(path)) if path else {}
+    for section, raw in tree.items():
+        if raw is not None and not isinstance(raw, dict):
+            raise ConfigError(f"{source}: '{section}' must be a mapping of keys, got {raw!r}")
+    tree = {k: dict(v or {}) for k, v in tree.items()}
+    for text in overrides or []:
+        key, value = parse_override(text)
+        _set_dotted(tree, key, value, f"--set {text}")
+        # A bad override is reported as the override, not as the file.
+        section = key.split(".")[0]
+        sections = _sections()
+        if section in sections:
+            _build_section(section, sections[section], {key.split(".")[1]: value}, f"--set {text}")
+    if data is not None:
+        _set_dotted(tree, "data.path", data, "--data")
+    if output is not None:
+        _set_dotted(tree, "output.dir", output, "--output")
+    return build_config(tree, source)
+
+
+def replace(config: Config, **sections: dict[str, Any]) -> Config:
+    """A copy of config with some keys changed, e.g. replace(c, train={'epochs': 2})."""
+    tree = config.to_dict()
+    for name, values in sections.items():
+        tree[name].update(values)
+    return build_config(tree)

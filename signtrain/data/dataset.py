@@ -1,0 +1,72 @@
+"""The one in-memory form every reader produces, and the record of what was wrong on disk."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Per-sequence defect counters, one column each in SequenceDataset.defects.
+DEFECT_KINDS = (
+    "missing_frames",     # frame numbers absent from the sequence
+    "zero_frames",        # all-zero vectors: nothing detected in that frame
+    "bad_length_frames",  # a vector of another length than the tree's
+    "corrupt_frames",     # unreadable, not a .npy, or not a numeric vector
+    "nonfinite_frames",   # frames holding NaN or inf
+    "dropped_frames",     # frames removed by a policy (skip/drop)
+    "padded_frames",      # frames added at the end to reach sequence_length
+    "truncated_frames",   # frames cut to fit sequence_length
+)
+
+
+@dataclass(frozen=True)
+class Issue:
+    level: str  # "error" | "warning" | "info"
+    kind: str
+    path: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"level": self.level, "kind": self.kind, "path": self.path, "message": self.message}
+
+
+@dataclass
+class SequenceDataset:
+    """X[i, :lengths[i]] holds real frames; the rest is zero padding."""
+
+    X: np.ndarray             # float32 [N, T, F]
+    lengths: np.ndarray       # int32 [N]: frames kept, before padding or truncation
+    y: np.ndarray             # int32 [N]: index into labels
+    labels: list[str]         # sorted (or as listed in data.signs)
+    sources: list[str]        # one path per sequence
+    feature_length: int
+    defects: np.ndarray       # int32 [N, len(DEFECT_KINDS)]
+    digests: list[str] = field(default_factory=list)  # content hash per sequence (duplicates)
+    issues: list[Issue] = field(default_factory=list)
+    vector_lengths: Counter = field(default_factory=Counter)  # frame-vector length histogram
+    format: str = "mp_data"
+    root: str = ""
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def sequence_length(self) -> int:
+        return int(self.X.shape[1])
+
+    def defect(self, kind: str) -> np.ndarray:
+        return self.defects[:, DEFECT_KINDS.index(kind)]
+
+    def totals(self) -> dict[str, int]:
+        return {kind: int(self.defects[:, i].sum()) for i, kind in enumerate(DEFECT_KINDS)}
+
+    def subset(self, index: np.ndarray) -> "SequenceDataset":
+        index = np.asarray(index, dtype=np.int64)
+        return SequenceDataset(
+            X=self.X[index], lengths=self.lengths[index], y=self.y[index], labels=self.labels,
+            sources=[self.sources[i] for i in index], feature_length=self.feature_length,
+            defects=self.defects[index],
+            digests=[self.digests[i] for i in index] if self.digests else [],
+            issues=self.issues, vector_lengths=self.vector_lengths,
+        )

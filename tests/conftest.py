@@ -1,0 +1,46 @@
+"""Shared fixtures: a factory for small synthetic MP_Data trees, and the real data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def real_data(name: str) -> Path:
+    path = REAL_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"real data not present: {path}")
+    return path
+
+
+def write_tree(root: Path, signs=("a", "b", "c"), sequences: int = 6, frames: int = 10,
+               features: int = 225, seed: int = 0) -> Path:
+    """ROOT/<sign>/<seq>/<frame>.npy, each sign a distinct constant-plus-noise pattern."""
+    rng = np.random.default_rng(seed)
+    for k, sign in enumerate(signs):
+        centre = rng.normal(0, 1, features)
+        for s in range(sequences):
+            folder = root / sign / str(s)
+            folder.mkdir(parents=True)
+            for t in range(frames):
+                vector = centre + 0.1 * rng.normal(0, 1, features) + 0.05 * t * (k + 1)
+                np.save(folder / f"{t}.npy", vector)
+    return root
+
+
+@pytest.fixture
+def tree(tmp_path: Path):
+    """Factory: tree(**kwargs) -> path of a fresh synthetic MP_Data tree."""
+    counter = iter(range(1000))
+
+    def make(**kwargs) -> Path:
+        return write_tree(tmp_path / f"MP_Data_{next(counter)}", **kwargs)
+
+    return make
