@@ -104,5 +104,32 @@ def validate_data(
     raise typer.Exit(_guard(work))
 
 
+@app.command()
+def train(
+    config: Optional[Path] = ConfigOpt,
+    overrides: Optional[List[str]] = SetOpt,
+    data: Optional[str] = DataOpt,
+    output: Optional[str] = OutputOpt,
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last epoch saved in the output folder."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="One plain line per epoch instead of the live display."),
+) -> None:
+    """Train the sequence classifier of the config and write the model and everything it needs."""
+    from signtrain import ui
+    from signtrain.config import load_config
+    from signtrain.runtime import import_tensorflow
+    from signtrain.train import train as run_training
+
+    def work() -> int:
+        cfg = load_config(config, overrides, data, output)
+        import_tensorflow()
+        console = ui.make_console()
+        display = ui.TrainingDisplay(console, live=False if quiet else None)
+        result = run_training(cfg, display, resume=resume)
+        ui.render_train_summary(result, console)
+        return 130 if result.interrupted else 0
+
+    raise typer.Exit(_guard(work))
+
+
 def main() -> None:
     app()

@@ -98,3 +98,139 @@ def render_example(summary: Any, console: Console) -> None:
         f"Wrote {summary.sequences} sequences of {len(summary.signs)} signs ({', '.join(summary.signs)}) "
         f"to {summary.root}: {summary.frames_written} frame files; {summary.frames_dropped} frames left out "
         f"and {summary.zero_frames} all-zero, as a webcam recording would have.", markup=False)
+
+
+# ---------------------------------------------------------------- training
+
+
+def _loss(value: Any) -> str:
+    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "—"
+    return f"{value:.4f}"
+
+
+def render_dataset_panel(summary: dict, console: Console) -> None:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row("Data", summary["path"])
+    signs = ", ".join(f"{name} {n}" for name, n in list(summary["per_sign"].items())[:12])
+    more = summary["signs"] - 12
+    grid.add_row("Signs", f"{summary['signs']}: {signs}" + (f", … {more} more" if more > 0 else ""))
+    grid.add_row("Sequences", f"{summary['sequences']} = train {summary['train']} / validation {summary['val']}"
+                 f" / test {summary['test']}")
+    grid.add_row("Shape", f"{summary['sequence_length']} frames × {summary['features']} features, "
+                 f"layout {summary['layout']}")
+    grid.add_row("Frames", f"{summary['padded_frames']} padded, {summary['truncated_frames']} truncated, "
+                 f"{summary['missing_frames']} missing, {summary['zero_frames']} all-zero, "
+                 f"{summary['dropped_frames']} dropped")
+    grid.add_row("Class balance", f"largest/smallest = {summary['imbalance_ratio']:.2f}")
+    console.print(Panel(grid, title="Dataset", expand=False))
+
+
+class TrainingDisplay:
+    """Live epoch/batch progress and metrics; one plain line per epoch when not on a terminal or quiet."""
+
+    def __init__(self, console: Console, live: Optional[bool] = None, monitor: str = "val_accuracy") -> None:
+        self.console = console
+        self.live = console.is_terminal if live is None else live
+        self.best: Optional[float] = None
+        self.best_epoch = 0
+        self.epochs = 0
+        self.batch_logs: dict = {}
+        self.epoch_logs: dict = {}
+        self._live: Any = None
+        self._progress: Any = None
+
+    # -- listener interface
+    def on_data(self, summary: dict) -> None:
+        render_dataset_panel(summary, self.console)
+
+    def on_train_begin(self, info: dict) -> None:
+        self.epochs, self.steps, self._start_epoch = info["epochs"], info["steps"], info["initial_epoch"]
+        import time
+
+        self._t0 = time.monotonic()
+        if not self.live:
+            return
+        from rich.live import Live
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+            TimeRemainingColumn
+
+        self._progress = Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                  console=self.console, auto_refresh=False)
+        self._epoch_task = self._progress.add_task("epoch", total=self.epochs, completed=self._start_epoch)
+        self._batch_task = self._progress.add_task("batch", total=self.steps)
+        self._live = Live(self._renderable(), console=self.console, refresh_per_second=4,
+                          get_renderable=self._renderable, transient=False)
+        self._live.start()
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        if self._progress is not None:
+            self._progress.reset(self._batch_task, total=self.steps)
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        self.batch_logs = logs
+        if self._progress is not None:
+            self._progress.update(self._batch_task, completed=batch + 1)
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        self.epoch_logs = logs
+        value = logs.get("val_accuracy", logs.get("accuracy"))
+        if value is not None and math.isfinite(value) and (self.best is None or value > self.best):
+            self.best, self.best_epoch = value, epoch + 1
+        if self._progress is not None:
+            self._progress.update(self._epoch_task, completed=epoch + 1)
+        else:
+            import time
+
+            self.console.print(f"epoch {epoch + 1}/{self.epochs}  {self.metrics_line(logs)}  "
+                               f"elapsed {time.monotonic() - self._t0:.1f}s", markup=False, highlight=False,
+                               soft_wrap=True)
+
+    def on_train_end(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def on_message(self, text: str) -> None:
+        self.console.print(Text(text, style="bold yellow"))
+
+    # -- rendering
+    def metrics_line(self, logs: dict) -> str:
+        parts = [f"loss {_loss(logs.get('loss'))}", f"acc {percent(logs.get('accuracy'))}"]
+        if "val_loss" in logs:
+            parts += [f"val_loss {_loss(logs.get('val_loss'))}", f"val_acc {percent(logs.get('val_accuracy'))}"]
+        if "learning_rate" in logs:
+            parts.append(f"lr {logs['learning_rate']:.2e}")
+        parts.append(f"best val_acc {percent(self.best)} (epoch {self.best_epoch})" if self.best is not None
+                     else "best val_acc —")
+        return "  ".join(parts)
+
+    def _renderable(self) -> Any:
+        from rich.console import Group
+
+        logs = {**self.epoch_logs, **{k: v for k, v in self.batch_logs.items() if k in ("loss", "accuracy")}}
+        return Group(self._progress, Text(self.metrics_line(logs)))
+
+
+def render_train_summary(result: Any, console: Console) -> None:
+    grid = Table.grid(padding=(0, 2))
+    if result.interrupted:
+        grid.add_row(Text("Stopped", style="bold yellow"), "by Ctrl-C; the best weights so far were saved")
+    grid.add_row("Best epoch", f"{result.best_epoch} of {result.epochs_run}")
+    grid.add_row("Test accuracy", percent(result.test_accuracy) if result.test_accuracy is not None
+                 else "— (split.test_fraction is 0)")
+    grid.add_row("Duration", f"{result.train_seconds:.1f} s")
+    p = result.paths
+    model_line = str(p.model) if result.saved_as == "full" else (
+        f"{p.model.parent / (p.model.name.rsplit('.', 1)[0] + '.weights.h5')} (weights only: full save failed: "
+        f"{result.save_error})")
+    for name, path in (("Model", model_line), ("Best checkpoint", p.checkpoint), ("Normalisation", p.preprocess),
+                       ("Metadata", p.metadata), ("Metrics", p.metrics), ("History", p.history),
+                       ("TensorBoard", p.log_dir / "tensorboard")):
+        grid.add_row(name, str(path))
+    console.print(Panel(grid, title="Training done" if not result.interrupted else "Training stopped",
+                        expand=False))
+    if result.test_accuracy is not None:
+        console.print(f"Test accuracy: {result.test_accuracy * 100:.2f}% "
+                      f"({result.metrics.get('test_sequences')} sequences)", markup=False)

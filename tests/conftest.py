@@ -44,3 +44,16 @@ def tree(tmp_path: Path):
         return write_tree(tmp_path / f"MP_Data_{next(counter)}", **kwargs)
 
     return make
+
+
+TINY_MODEL = ["model.units=[8]", "model.return_sequences=[false]", "model.dropout=0.0", "model.l2=0.0",
+              "model.batch_norm=false", "model.dense_units=[8]", "train.batch_size=8", "train.tensorboard=false"]
+
+
+def tiny_config(data, output, *overrides, epochs: int = 2, features: int = 63, frames: int = 10):
+    """A config for a model of a few units trained for a couple of epochs."""
+    from signtrain.config import load_config
+
+    return load_config(None, TINY_MODEL + [f"train.epochs={epochs}", f"data.features_per_frame={features}",
+                                           f"data.sequence_length={frames}", *overrides],
+                       data=str(data), output=str(output))

@@ -1,0 +1,42 @@
+"""build_model(model config, input shape, classes) -> an uncompiled keras.Model."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from signtrain.config import ModelConfig, per_layer
+
+
+def build_model(cfg: ModelConfig, sequence_length: Optional[int], features: int, classes: int,
+                batch_size: Optional[int] = None, name: str = "signtrain") -> Any:
+    """The recurrent stack of the config.  batch_size fixes the batch dimension (the TFLite twin)."""
+    import keras
+    from keras import layers, regularizers
+
+    n = len(cfg.units)
+    returns = per_layer(cfg.return_sequences, n)
+    dropouts = per_layer(cfg.dropout, n)
+    l2s = per_layer(cfg.l2, n)
+    norms = per_layer(cfg.batch_norm, n)
+    cell = {"lstm": layers.LSTM, "gru": layers.GRU}[cfg.kind]
+
+    # Sequential, as the original recipe: a functional model records the Masking layer's
+    # mask ops as graph nodes that Keras 3 cannot read back from a legacy .h5 file.
+    stack = [keras.Input(shape=(sequence_length, features), batch_size=batch_size, name="landmarks")]
+    if cfg.mask_padding:
+        stack.append(layers.Masking(mask_value=0.0, name="padding_mask"))
+    for i, units in enumerate(cfg.units):
+        stack.append(cell(units, return_sequences=returns[i], activation=cfg.activation,
+                 recurrent_activation=cfg.recurrent_activation, recurrent_dropout=cfg.recurrent_dropout,
+                 kernel_regularizer=regularizers.l2(l2s[i]) if l2s[i] else None,
+                 name=f"{cfg.kind}_{i + 1}"))
+        if norms[i]:
+            stack.append(layers.BatchNormalization(name=f"batch_norm_{i + 1}"))
+        if dropouts[i]:
+            stack.append(layers.Dropout(dropouts[i], name=f"dropout_{i + 1}"))
+    if returns[-1]:
+        stack.append(layers.GlobalAveragePooling1D(name="mean_over_frames"))
+    for i, units in enumerate(cfg.dense_units):
+        stack.append(layers.Dense(units, activation=cfg.dense_activation, name=f"dense_{i + 1}"))
+    stack.append(layers.Dense(classes, activation="softmax", name="sign_probabilities", dtype="float32"))
+    return keras.Sequential(stack, name=name)

@@ -1,0 +1,49 @@
+"""Importing TensorFlow quietly: its C++ start-up lines (oneDNN, CUDA probing) are noise to a user.
+
+TF_CPP_MIN_LOG_LEVEL silences most of them; a few are written at import time
+before that setting is read, so stderr is muted for the import alone (an import
+error is still shown).  Set SIGNTRAIN_TF_LOGS=1 to see everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import warnings
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def _muted_stderr() -> Iterator[None]:
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), fd)
+    try:
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow and Keras once, without their start-up chatter."""
+    if "tensorflow" in sys.modules or os.environ.get("SIGNTRAIN_TF_LOGS"):
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        with _muted_stderr():
+            import tensorflow  # noqa: F401
+            import keras  # noqa: F401
+    except ImportError:
+        raise
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="keras")

@@ -1,0 +1,370 @@
+"""train(config, listener) -> TrainResult: read, split, normalise, fit, test, save everything.
+
+The listener (the rich renderer in ui.py, or anything with the same methods)
+sees the dataset summary and every epoch and batch; this module never prints.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Protocol
+
+import numpy as np
+
+from signtrain import artifacts
+from signtrain.artifacts import RunPaths
+from signtrain.config import Config
+from signtrain.data import SequenceDataset, load_dataset
+from signtrain.data.preprocess import Normalizer
+from signtrain.data.split import Split, split_dataset
+from signtrain.errors import ConfigError, DataError, ModelError
+from signtrain.layouts import detect_layout
+
+PREDICT_BATCH = 256  # train and evaluate predict in the same batches, so their figures agree exactly
+
+
+class Listener(Protocol):
+    def on_data(self, summary: dict) -> None: ...
+    def on_train_begin(self, info: dict) -> None: ...
+    def on_epoch_begin(self, epoch: int) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict) -> None: ...
+    def on_train_end(self) -> None: ...
+    def on_message(self, text: str) -> None: ...
+
+
+class _Silent:
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+@dataclass
+class Prepared:
+    dataset: SequenceDataset
+    split: Split
+    normalizer: Normalizer
+    X: np.ndarray  # normalised, padding at exactly zero
+    summary: dict
+
+
+@dataclass
+class TrainResult:
+    paths: RunPaths
+    test_accuracy: Optional[float]
+    test_loss: Optional[float]
+    best_epoch: int                 # 1-based
+    best_monitor: Optional[float]
+    epochs_run: int
+    train_seconds: float
+    interrupted: bool
+    saved_as: str                   # 'full' | 'weights'
+    save_error: Optional[str]
+    metrics: dict = field(default_factory=dict)
+
+
+def dataset_summary(ds: SequenceDataset, split: Split) -> dict:
+    counts = np.bincount(ds.y, minlength=len(ds.labels))
+    layout = detect_layout(ds.feature_length)
+    return {
+        "path": ds.root, "signs": len(ds.labels), "sequences": len(ds),
+        "per_sign": dict(zip(ds.labels, counts.tolist())),
+        "train": len(split.train), "val": len(split.val), "test": len(split.test),
+        "sequence_length": ds.sequence_length, "features": ds.feature_length,
+        "layout": f"{layout.name} ({layout.description})" if layout else "unknown",
+        "imbalance_ratio": float(counts.max() / max(counts.min(), 1)),
+        **ds.totals(),
+    }
+
+
+def prepare(config: Config) -> Prepared:
+    """Read the data, check it can be trained on, split it and normalise it (fitted on train only)."""
+    ds = load_dataset(config.data)
+    nonfinite = int(ds.defect("nonfinite_frames").sum())
+    if nonfinite and not config.data.nan_to_zero:
+        raise DataError(f"{ds.root}: {nonfinite} frames hold NaN/inf; set data.nan_to_zero: true to replace "
+                        f"them by 0 (as configs/optimized.yaml does), or fix the data")
+    if len(ds.labels) < 2:
+        raise DataError(f"{ds.root}: only one sign ({ds.labels[0]}); a classifier needs at least two")
+    split = split_dataset(ds.y, config.split, config.train.seed)
+    normalizer = Normalizer.fit(ds.X[split.train], ds.lengths[split.train], config.preprocess)
+    X = normalizer.apply(ds.X, ds.lengths)
+    return Prepared(ds, split, normalizer, X, dataset_summary(ds, split))
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+class InterruptFlag:
+    """First SIGINT: ask training to stop after the current batch.  Second: abort at once."""
+
+    def __init__(self, listener: Listener) -> None:
+        self.requested = False
+        self._listener = listener
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self._listener.on_message("Ctrl-C: stopping after this batch and saving; press Ctrl-C again to abort")
+
+    def __enter__(self) -> "InterruptFlag":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+# ---------------------------------------------------------------- Keras callbacks
+
+
+def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: InterruptFlag,
+               has_val: bool, resume_state: Optional[dict]) -> tuple[list, dict]:
+    import keras
+
+    t = config.train
+    monitor = t.monitor if has_val or not t.monitor.startswith("val_") else t.monitor[4:]
+    mode = "max" if "accuracy" in monitor else "min"
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            listener.on_epoch_begin(epoch)
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            listener.on_batch_end(batch, logs or {})
+            if interrupt.requested:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            logs = dict(logs or {})
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            listener.on_epoch_end(epoch, logs)
+
+    class BestCheckpoint(keras.callbacks.Callback):
+        """The best epoch's model, written atomically (ModelCheckpoint writes in place)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = (resume_state or {}).get("best", None)
+            self.best_epoch = (resume_state or {}).get("best_epoch", -1)
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            value = (logs or {}).get(monitor)
+            if value is None or not np.isfinite(value):
+                return
+            if self.best is None or (value > self.best if mode == "max" else value < self.best):
+                self.best, self.best_epoch = float(value), epoch
+                artifacts.save_model(self.model, paths.checkpoint)
+
+    stopper = keras.callbacks.EarlyStopping(
+        monitor=monitor, mode=mode, patience=t.early_stopping_patience or 10**9,
+        restore_best_weights=t.restore_best_weights)
+    reducer = keras.callbacks.ReduceLROnPlateau(
+        monitor=monitor, mode=mode, factor=t.reduce_lr_factor, patience=t.reduce_lr_patience or 10**9,
+        min_lr=t.min_learning_rate)
+    best = BestCheckpoint()
+
+    class ResumeState(keras.callbacks.Callback):
+        """After every epoch: the model with its optimizer, and the callbacks' counters."""
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            artifacts.save_model(self.model, paths.resume_model)
+            artifacts.write_json(paths.resume_state, {
+                "epoch": epoch, "best": best.best, "best_epoch": best.best_epoch, "monitor": monitor,
+                "early_stopping": {"wait": stopper.wait, "best": _finite(stopper.best),
+                                   "best_epoch": stopper.best_epoch},
+                "reduce_lr": {"wait": reducer.wait, "best": _finite(reducer.best),
+                              "cooldown_counter": reducer.cooldown_counter},
+            })
+
+    callbacks = [Progress(), best, stopper, reducer, ResumeState(),
+                 keras.callbacks.CSVLogger(str(paths.history), append=resume_state is not None)]
+    if t.tensorboard and not _has_tensorboard():
+        listener.on_message("TensorBoard logs skipped: the tensorboard package is not installed "
+                            "(pip install 'signtrain[tensorboard]', or set train.tensorboard: false)")
+    elif t.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(paths.log_dir / "tensorboard"),
+                                                     write_graph=False, profile_batch=0))
+    return callbacks, {"best": best, "stopper": stopper, "reducer": reducer, "monitor": monitor}
+
+
+def _has_tensorboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def _finite(value: Any) -> Optional[float]:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _restore_callbacks(state: dict, named: dict, checkpoint: Path) -> None:
+    import keras
+
+    stopper, reducer = named["stopper"], named["reducer"]
+    stopper.wait = state["early_stopping"]["wait"]
+    if state["early_stopping"]["best"] is not None:
+        stopper.best = state["early_stopping"]["best"]
+    stopper.best_epoch = state["early_stopping"]["best_epoch"]
+    reducer.wait = state["reduce_lr"]["wait"]
+    if state["reduce_lr"]["best"] is not None:
+        reducer.best = state["reduce_lr"]["best"]
+    reducer.cooldown_counter = state["reduce_lr"]["cooldown_counter"]
+    if stopper.restore_best_weights and checkpoint.is_file():
+        stopper.best_weights = keras.models.load_model(checkpoint, compile=False).get_weights()
+    # Keras resets these in on_train_begin; keep the restored values instead.
+    stopper.on_train_begin = lambda logs=None: None
+    reducer.on_train_begin = lambda logs=None: None
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _seed(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _datasets(prepared: Prepared, batch_size: int, seed: int) -> tuple[Any, Any]:
+    import tensorflow as tf
+
+    X, y, split = prepared.X, prepared.dataset.y, prepared.split
+    train = (tf.data.Dataset.from_tensor_slices((X[split.train], y[split.train]))
+             .shuffle(len(split.train), seed=seed, reshuffle_each_iteration=True)
+             .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    val = None
+    if len(split.val):
+        val = (tf.data.Dataset.from_tensor_slices((X[split.val], y[split.val]))
+               .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    return train, val
+
+
+def compile_model(model: Any, config: Config) -> None:
+    import keras
+
+    t = config.train
+    optimizer = keras.optimizers.Adam(learning_rate=t.learning_rate, epsilon=t.optimizer_epsilon,
+                                      clipnorm=t.clipnorm)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
+def predict_proba(model: Any, X: np.ndarray) -> np.ndarray:
+    return np.asarray(model.predict(X, batch_size=PREDICT_BATCH, verbose=0))
+
+
+def train(config: Config, listener: Optional[Listener] = None, resume: bool = False) -> TrainResult:
+    listener = listener or _Silent()
+    paths = RunPaths.from_config(config.output)
+    resume_state = _load_resume_state(paths) if resume else None
+    prepared = prepare(config)
+    listener.on_data(prepared.summary)
+
+    import keras
+
+    from signtrain.model import build_model
+
+    _seed(config.train.seed)
+    ds, split = prepared.dataset, prepared.split
+    paths.log_dir.mkdir(parents=True, exist_ok=True)
+    if resume_state:
+        model = keras.models.load_model(paths.resume_model)
+        initial_epoch = resume_state["epoch"] + 1
+    else:
+        model = build_model(config.model, ds.sequence_length, ds.feature_length, len(ds.labels))
+        compile_model(model, config)
+        initial_epoch = 0
+    train_data, val_data = _datasets(prepared, config.train.batch_size, config.train.seed)
+    steps = -(-len(split.train) // config.train.batch_size)
+    listener.on_train_begin({"epochs": config.train.epochs, "steps": steps, "initial_epoch": initial_epoch})
+
+    start = time.perf_counter()
+    with InterruptFlag(listener) as interrupt:
+        callbacks, named = _callbacks(config, paths, listener, interrupt, val_data is not None, resume_state)
+        if resume_state:
+            _restore_callbacks(resume_state, named, paths.checkpoint)
+        history = model.fit(train_data, validation_data=val_data, epochs=config.train.epochs,
+                            initial_epoch=initial_epoch, callbacks=callbacks, verbose=0,
+                            shuffle=False)  # the tf.data pipeline shuffles, seeded
+    seconds = time.perf_counter() - start
+    listener.on_train_end()
+
+    epochs_run = initial_epoch + len(history.history.get("loss", []))
+    test_accuracy = test_loss = None
+    if len(split.test):
+        probs = predict_proba(model, prepared.X[split.test])
+        y_test = ds.y[split.test]
+        test_accuracy = float(np.mean(np.argmax(probs, axis=1) == y_test))
+        test_loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(y_test)), y_test], 1e-12, 1.0))))
+    best = named["best"]
+    result = TrainResult(
+        paths=paths, test_accuracy=test_accuracy, test_loss=test_loss, best_epoch=best.best_epoch + 1,
+        best_monitor=best.best, epochs_run=epochs_run, train_seconds=seconds,
+        interrupted=interrupt.requested, saved_as="full", save_error=None)
+    _save_all(model, config, prepared, result, named["monitor"])
+    return result
+
+
+def _load_resume_state(paths: RunPaths) -> dict:
+    if not paths.resume_state.is_file() or not paths.resume_model.is_file():
+        raise ConfigError(f"--resume: nothing to resume in {paths.dir} ({paths.resume_state} not found); "
+                          f"train without --resume first")
+    try:
+        return json.loads(paths.resume_state.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{paths.resume_state}: unreadable resume state ({exc}); train without --resume") from None
+
+
+def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResult, monitor: str) -> None:
+    """Model (staged), normalisation, metadata and metrics: each file atomic."""
+    paths, ds, split, norm = result.paths, prepared.dataset, prepared.split, prepared.normalizer
+    artifacts.save_preprocess(paths.preprocess, norm.mean, norm.std, norm.epsilon, norm.mode)
+    written, kind, error = artifacts.save_model_staged(model, paths.model)
+    result.saved_as, result.save_error = kind, error
+    layout = detect_layout(ds.feature_length)
+    data_settings = {k: v for k, v in config.to_dict()["data"].items() if k not in ("path", "workers")}
+    metadata = {
+        "format_version": 1,
+        "model_file": written.name,
+        "saved_as": kind,
+        "labels": ds.labels,
+        "feature_length": ds.feature_length,
+        "layout": layout.name if layout else None,
+        "sequence_length": ds.sequence_length,
+        "normalization": {**norm.to_dict(), "file": paths.preprocess.name},
+        "config": config.to_dict(),
+        "versions": artifacts.library_versions(),
+        "data": {
+            "path": str(Path(ds.root).resolve()),
+            "format": ds.format,
+            "fingerprint": artifacts.data_fingerprint(ds.sources, ds.digests, data_settings),
+            "sequences": len(ds),
+        },
+        "split": {
+            "seed": config.train.seed,
+            "train": len(split.train), "val": len(split.val),
+            "test_sources": [ds.sources[i] for i in split.test],
+            "val_sources": [ds.sources[i] for i in split.val],
+        },
+        "predict_batch": PREDICT_BATCH,
+    }
+    artifacts.write_json(paths.metadata, metadata)
+    result.metrics = {
+        "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
+        "best_epoch": result.best_epoch, "best_" + monitor: result.best_monitor,
+        "epochs_run": result.epochs_run, "train_seconds": round(result.train_seconds, 3),
+        "train_sequences": len(split.train), "val_sequences": len(split.val), "test_sequences": len(split.test),
+        "interrupted": result.interrupted, "saved_as": kind,
+    }
+    artifacts.write_json(paths.metrics, result.metrics)
