@@ -21,6 +21,7 @@ demo: venv
 	$(BIN)/signtrain example-data $(DEMO)/MP_Data --signs 3 --sequences 30
 	cd $(DEMO) && ../$(BIN)/signtrain validate-data MP_Data
 	cd $(DEMO) && ../$(BIN)/signtrain train --config ../configs/base.yaml --set train.epochs=60
+	cd $(DEMO) && ../$(BIN)/signtrain evaluate models/lstm_model.h5
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -131,5 +131,33 @@ def train(
     raise typer.Exit(_guard(work))
 
 
+@app.command()
+def evaluate(
+    model: Path = typer.Argument(..., help="Trained model: .h5 or .keras (its .meta.json beside it)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="Evaluate on this tree instead of the "
+                                       "held-out split recorded at training."),
+    split: Optional[str] = typer.Option(None, "--split", help="test | val | train | all (training data only)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for report.json, per_sign.csv "
+                                          "and confusion_matrix.png (default: evaluation/ beside the model)."),
+    normalize: bool = typer.Option(False, "--normalize", help="Show the confusion matrix as row shares."),
+) -> None:
+    """Evaluate a trained model: accuracy, per-sign precision/recall/F1, confusion matrix, throughput."""
+    from signtrain import ui
+    from signtrain.evaluate import evaluate as run_evaluation
+    from signtrain.evaluate import write_report
+
+    def work() -> int:
+        report = run_evaluation(model, data, split)
+        write_report(report, output or model.parent / "evaluation")
+        if as_json:
+            ui.print_json(report.to_dict())
+        else:
+            ui.render_eval_report(report, ui.make_console(), normalize)
+        return 0
+
+    raise typer.Exit(_guard(work))
+
+
 def main() -> None:
     app()

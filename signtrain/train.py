@@ -24,8 +24,8 @@ from signtrain.data.preprocess import Normalizer
 from signtrain.data.split import Split, split_dataset
 from signtrain.errors import ConfigError, DataError, ModelError
 from signtrain.layouts import detect_layout
+from signtrain.predictor import keras_runner
 
-PREDICT_BATCH = 256  # train and evaluate predict in the same batches, so their figures agree exactly
 
 
 class Listener(Protocol):
@@ -260,10 +260,6 @@ def compile_model(model: Any, config: Config) -> None:
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
-def predict_proba(model: Any, X: np.ndarray) -> np.ndarray:
-    return np.asarray(model.predict(X, batch_size=PREDICT_BATCH, verbose=0))
-
-
 def train(config: Config, listener: Optional[Listener] = None, resume: bool = False) -> TrainResult:
     listener = listener or _Silent()
     paths = RunPaths.from_config(config.output)
@@ -273,7 +269,7 @@ def train(config: Config, listener: Optional[Listener] = None, resume: bool = Fa
 
     import keras
 
-    from signtrain.model import build_model
+    from signtrain.model import build_model, should_unroll
 
     _seed(config.train.seed)
     ds, split = prepared.dataset, prepared.split
@@ -282,7 +278,8 @@ def train(config: Config, listener: Optional[Listener] = None, resume: bool = Fa
         model = keras.models.load_model(paths.resume_model)
         initial_epoch = resume_state["epoch"] + 1
     else:
-        model = build_model(config.model, ds.sequence_length, ds.feature_length, len(ds.labels))
+        unroll = should_unroll(config.model.unroll, ds.sequence_length, len(split.train) * config.train.epochs)
+        model = build_model(config.model, ds.sequence_length, ds.feature_length, len(ds.labels), unroll=unroll)
         compile_model(model, config)
         initial_epoch = 0
     train_data, val_data = _datasets(prepared, config.train.batch_size, config.train.seed)
@@ -303,7 +300,7 @@ def train(config: Config, listener: Optional[Listener] = None, resume: bool = Fa
     epochs_run = initial_epoch + len(history.history.get("loss", []))
     test_accuracy = test_loss = None
     if len(split.test):
-        probs = predict_proba(model, prepared.X[split.test])
+        probs = keras_runner(model)(prepared.X[split.test])
         y_test = ds.y[split.test]
         test_accuracy = float(np.mean(np.argmax(probs, axis=1) == y_test))
         test_loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(y_test)), y_test], 1e-12, 1.0))))
@@ -333,6 +330,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
     written, kind, error = artifacts.save_model_staged(model, paths.model)
     result.saved_as, result.save_error = kind, error
     layout = detect_layout(ds.feature_length)
+    sources = ds.relative_sources()
     data_settings = {k: v for k, v in config.to_dict()["data"].items() if k not in ("path", "workers")}
     metadata = {
         "format_version": 1,
@@ -348,16 +346,15 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "data": {
             "path": str(Path(ds.root).resolve()),
             "format": ds.format,
-            "fingerprint": artifacts.data_fingerprint(ds.sources, ds.digests, data_settings),
+            "fingerprint": artifacts.data_fingerprint(ds.relative_sources(), ds.digests, data_settings),
             "sequences": len(ds),
         },
         "split": {
             "seed": config.train.seed,
             "train": len(split.train), "val": len(split.val),
-            "test_sources": [ds.sources[i] for i in split.test],
-            "val_sources": [ds.sources[i] for i in split.val],
+            "test_sources": [sources[i] for i in split.test],
+            "val_sources": [sources[i] for i in split.val],
         },
-        "predict_batch": PREDICT_BATCH,
     }
     artifacts.write_json(paths.metadata, metadata)
     result.metrics = {

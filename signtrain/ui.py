@@ -234,3 +234,69 @@ def render_train_summary(result: Any, console: Console) -> None:
     if result.test_accuracy is not None:
         console.print(f"Test accuracy: {result.test_accuracy * 100:.2f}% "
                       f"({result.metrics.get('test_sequences')} sequences)", markup=False)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def render_eval_report(report: Any, console: Console, normalize: bool = False) -> None:
+    head = Table.grid(padding=(0, 2))
+    head.add_row("Model", report.model)
+    head.add_row("Data", f"{report.data} — split {report.split}, {report.sequences} sequences")
+    head.add_row("Accuracy", Text(percent(report.accuracy), style="bold"))
+    head.add_row("Balanced accuracy", percent(report.balanced_accuracy))
+    for name, value in report.top_k.items():
+        head.add_row(name.replace("_", "-").capitalize() + " accuracy", percent(value))
+    for name in ("macro", "weighted"):
+        m = getattr(report, name)
+        head.add_row(f"{name.capitalize()} P / R / F1",
+                     f"{percent(m['precision'])} / {percent(m['recall'])} / {percent(m['f1'])}")
+    head.add_row("Throughput", f"{report.sequences_per_second:,.0f} sequences/s")
+    console.print(Panel(head, title="Evaluation", expand=False))
+
+    table = Table(title="Per sign (weakest in red)")
+    for column in ("sign", "precision", "recall", "F1", "support"):
+        table.add_column(column, justify="left" if column == "sign" else "right")
+    for row in report.per_sign:
+        style = "red" if row["weakest"] else ""
+        table.add_row(row["name"], percent(row["precision"]), percent(row["recall"]), percent(row["f1"]),
+                      str(row["support"]), style=style)
+    console.print(table)
+
+    labels = report.labels
+    if len(labels) <= 30:
+        cm = report.normalized_confusion() if normalize else report.confusion_matrix
+        matrix = Table(title="Confusion matrix" + (" (row shares)" if normalize else " (counts)"))
+        matrix.add_column("true \\ pred")
+        for j, name in enumerate(labels):
+            matrix.add_column(name[:6], justify="right")
+        for i, name in enumerate(labels):
+            cells = []
+            for j in range(len(labels)):
+                value = cm[i][j]
+                text = (f"{value:.2f}" if normalize else str(value)) if value else "·"
+                cells.append(Text(text, style="bold green" if i == j and value else ("red" if value else "dim")))
+            matrix.add_row(name, *cells)
+        console.print(matrix)
+    else:
+        console.print(f"Confusion matrix: {len(labels)} signs, too many for a table; see the PNG and report.json")
+
+    two = Table(title="Per-sign 2×2 matrices")
+    two.add_column("sign")
+    two.add_column("TN", justify="right")
+    two.add_column("FP", justify="right")
+    two.add_column("FN", justify="right")
+    two.add_column("TP", justify="right")
+    for entry in report.per_class_2x2:
+        (tn, fp), (fn, tp) = entry["matrix"]
+        two.add_row(entry["name"], str(tn), str(fp), str(fn), str(tp))
+    console.print(two)
+
+    if report.confused_pairs:
+        console.print("Most confused: " + "; ".join(
+            f"{p['true']} → {p['predicted']} ×{p['count']}" for p in report.confused_pairs), markup=False)
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+    for name, path in report.files.items():
+        console.print(f"{name.replace('_', ' ')}: {path}", markup=False)
+    console.print(f"Accuracy: {report.accuracy * 100:.2f}% ({report.sequences} sequences)", markup=False)

@@ -46,7 +46,7 @@ def tree(tmp_path: Path):
     return make
 
 
-TINY_MODEL = ["model.units=[8]", "model.return_sequences=[false]", "model.dropout=0.0", "model.l2=0.0",
+TINY_MODEL = ["model.units=[8]", "model.return_sequences=[false]", "model.dropout=0.0", "model.l2=0.0", "model.unroll=false",
               "model.batch_norm=false", "model.dense_units=[8]", "train.batch_size=8", "train.tensorboard=false"]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -55,6 +57,10 @@ class SequenceDataset:
     def sequence_length(self) -> int:
         return int(self.X.shape[1])
 
+    def relative_sources(self) -> list[str]:
+        """Sources relative to the data root, in POSIX form: stable across working directories."""
+        return [Path(os.path.relpath(s, self.root)).as_posix() if self.root else s for s in self.sources]
+
     def defect(self, kind: str) -> np.ndarray:
         return self.defects[:, DEFECT_KINDS.index(kind)]
 
@@ -68,5 +74,5 @@ class SequenceDataset:
             sources=[self.sources[i] for i in index], feature_length=self.feature_length,
             defects=self.defects[index],
             digests=[self.digests[i] for i in index] if self.digests else [],
-            issues=self.issues, vector_lengths=self.vector_lengths,
+            issues=self.issues, vector_lengths=self.vector_lengths, format=self.format, root=self.root,
         )
