@@ -22,6 +22,8 @@ demo: venv
 	cd $(DEMO) && ../$(BIN)/signtrain validate-data MP_Data
 	cd $(DEMO) && ../$(BIN)/signtrain train --config ../configs/base.yaml --set train.epochs=60
 	cd $(DEMO) && ../$(BIN)/signtrain evaluate models/lstm_model.h5
+	cd $(DEMO) && ../$(BIN)/signtrain export models/lstm_model.h5 --format tflite
+	cd $(DEMO) && ../$(BIN)/signtrain predict models/export/lstm_model.tflite MP_Data/hello/0
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -23,7 +23,7 @@ from signtrain.config import OutputConfig
 from signtrain.errors import ModelError
 
 METADATA_SUFFIX = ".meta.json"
-MODEL_SUFFIXES = (".weights.h5", ".h5", ".keras", ".tflite", ".onnx")
+MODEL_SUFFIXES = (".weights.h5", ".h5", ".keras", ".tflite", ".onnx", ".saved_model")
 
 
 @dataclass(frozen=True)

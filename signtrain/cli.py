@@ -159,5 +159,77 @@ def evaluate(
     raise typer.Exit(_guard(work))
 
 
+@app.command()
+def export(
+    model: Path = typer.Argument(..., help="Trained model (.h5 or .keras) with its .meta.json beside it."),
+    fmt: str = typer.Option("tflite", "--format", "-f", help="tflite | saved_model | keras | onnx | all "
+                            "(comma-separated for several)."),
+    quantize: str = typer.Option("none", "--quantize", "-q", help="TFLite only: none | float16 | dynamic | int8."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the exported files "
+                                          "(default: export/ beside the model)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="Check parity on this tree instead of the "
+                                       "held-out split recorded at training."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+) -> None:
+    """Export a trained model and prove each file matches it (parity on real sequences, latency)."""
+    from signtrain import ui
+    from signtrain.export import export as run_export
+    from signtrain.export import parse_formats
+
+    def work() -> int:
+        report = run_export(model, parse_formats(fmt), quantize, output, data)
+        if as_json:
+            ui.print_json(report.to_dict())
+        else:
+            ui.render_export_report(report, ui.make_console())
+        requested_only = [e for e in report.entries if e.note.startswith("skipped")] if fmt != "all" else []
+        if requested_only:
+            raise SigntrainError(f"--format {requested_only[0].format}: {requested_only[0].note}")
+        return 1 if report.failed else 0
+
+    raise typer.Exit(_guard(work))
+
+
+@app.command()
+def predict(
+    model: Path = typer.Argument(..., help="Trained or exported model (.h5, .keras, .tflite, SavedModel, .onnx)."),
+    recording: Path = typer.Argument(..., help="A .npy of shape (frames, features) or an MP_Data sequence folder."),
+    top: int = typer.Option(3, "--top-k", "-k", min=1, help="How many signs to list."),
+    as_stream: bool = typer.Option(False, "--stream", help="Slide a window over a long recording and emit signs."),
+    threshold: float = typer.Option(0.8, "--threshold", min=0.0, max=1.0, help="Stream: probability a sign must "
+                                    "hold to be emitted."),
+    smooth: int = typer.Option(5, "--smooth", min=1, help="Stream: predictions averaged."),
+    hold: int = typer.Option(3, "--hold", min=1, help="Stream: steps a sign must stay on top before it is emitted."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+) -> None:
+    """Predict the sign of one recording, or stream a long one into a sentence of signs."""
+    from dataclasses import asdict
+
+    from signtrain import ui
+    from signtrain.predict import read_recording, stream, top_k
+    from signtrain.predictor import load_predictor
+
+    def work() -> int:
+        predictor = load_predictor(model)
+        frames = read_recording(recording, predictor)
+        console = ui.make_console()
+        if as_stream:
+            result = stream(predictor, frames, threshold, smooth, hold)
+            if as_json:
+                ui.print_json({"frames": result.frames, "steps": result.steps, "sentence": result.sentence,
+                               "emissions": [asdict(e) for e in result.emissions]})
+            else:
+                ui.render_stream(str(recording), result, threshold, console)
+        else:
+            ranked = top_k(predictor, frames, min(top, len(predictor.labels)))
+            if as_json:
+                ui.print_json({"top_k": [{"sign": s, "probability": p} for s, p in ranked]})
+            else:
+                ui.render_prediction(str(recording), ranked, console)
+        return 0
+
+    raise typer.Exit(_guard(work))
+
+
 def main() -> None:
     app()

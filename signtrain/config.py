@@ -76,7 +76,7 @@ class ModelConfig:
     dense_units: tuple[int, ...] = _opt([64], "hidden dense layers before the softmax", min=1)
     dense_activation: str = _opt("relu", "activation of the hidden dense layers",
                                  choices=("relu", "tanh", "gelu", "elu", "swish", "linear"))
-    mask_padding: bool = _opt(True, "mask padded frames so they do not feed the recurrent layers")
+    mask_padding: bool = _opt(True, "mask padded and all-zero frames so they do not feed the recurrent layers")
     unroll: Union[bool, str] = _opt("auto", "unroll the recurrences: auto = on a CPU for <= 100 frames and a long enough "
                        "run (1.5-2x faster epochs, ~8 s more compile); a GPU's cuDNN kernel needs false",
                        choices=("auto", True, False))

@@ -164,6 +164,21 @@ def _other_tree(predictor: Predictor, path: str) -> tuple[SequenceDataset, list[
     return ds, notes
 
 
+def held_out(predictor: Predictor, data: Optional[str], limit: int,
+             prefer: str = "test") -> tuple[SequenceDataset, str]:
+    """Up to `limit` real sequences the model did not train on (or, prefer='train', did), spread evenly."""
+    if data is not None:
+        ds, split = _other_tree(predictor, data)[0], "all"
+    else:
+        split = prefer
+        if prefer == "test" and not predictor.metadata["split"]["test_sources"]:
+            split = "val" if predictor.metadata["split"]["val_sources"] else "all"
+        ds = _training_split(predictor, split)[0]
+    if len(ds) > limit:
+        ds = ds.subset(np.linspace(0, len(ds) - 1, limit).round().astype(int))
+    return ds, split
+
+
 def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] = None) -> EvalReport:
     if split is not None and split not in SPLITS:
         raise ConfigError(f"--split {split}: choose one of {', '.join(SPLITS)}")
@@ -177,9 +192,9 @@ def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] 
         split = "all"
         ds, notes = _other_tree(predictor, data)
     for n in (1, 2):  # warm-up: two shapes make the traced function batch-size generic
-        predictor.predict_proba(ds.X[:n], ds.lengths[:n])
+        predictor.predict_proba(ds.X[:n])
     start = time.perf_counter()
-    probs = predictor.predict_proba(ds.X, ds.lengths)
+    probs = predictor.predict_proba(ds.X)
     seconds = time.perf_counter() - start
     metrics = compute_metrics(ds.y, probs, predictor.labels)
     return EvalReport(model=str(model_path), data=ds.root, split=split, labels=predictor.labels,

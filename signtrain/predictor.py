@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from signtrain.artifacts import read_metadata
+from signtrain.artifacts import metadata_path, read_metadata
 from signtrain.config import build_config
 from signtrain.data.preprocess import Normalizer
 from signtrain.errors import ModelError
@@ -42,9 +42,9 @@ class Predictor:
     def feature_length(self) -> int:
         return int(self.metadata["feature_length"])
 
-    def predict_proba(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Raw frames (padded with zeros past each length) -> probabilities."""
-        return self.run(self.normalizer.apply(X, lengths))
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Raw frames [N, T, F] (padded with zero frames) -> probabilities [N, classes]."""
+        return self.run(self.normalizer.apply(X))
 
 
 def _keras_predictor(path: Path, metadata: dict) -> tuple[Callable, Any]:
@@ -82,14 +82,41 @@ def keras_runner(model: Any) -> Callable[[np.ndarray], np.ndarray]:
     return run
 
 
+def _exported_predictor(kind: str) -> Callable[[Path, dict], tuple[Callable, Any]]:
+    """TFLite / SavedModel / ONNX: normalisation is in the graph, so run takes raw frames."""
+
+    def load(path: Path, metadata: dict) -> tuple[Callable, Any]:
+        from signtrain.export import batch1_runner
+
+        try:
+            one = batch1_runner(kind, path, None)
+        except ImportError as exc:
+            raise ModelError(f"{path}: reading {kind} files needs {exc.name} "
+                             f"(pip install 'signtrain[{'tflite' if kind == 'tflite' else kind}]')") from None
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"{path}: cannot load the {kind} model ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+        def run(X: np.ndarray) -> np.ndarray:
+            return np.concatenate([one(x[None].astype(np.float32)) for x in X])
+
+        return run, None
+
+    return load
+
+
 LOADERS: dict[str, Callable[[Path, dict], tuple[Callable, Any]]] = {
     "keras": _keras_predictor,
+    "tflite": _exported_predictor("tflite"),
+    "saved_model": _exported_predictor("saved_model"),
+    "onnx": _exported_predictor("onnx"),
 }
 
 
 def model_kind(path: Path) -> str:
     if path.is_dir() and (path / "saved_model.pb").is_file():
         return "saved_model"
+    if path.is_dir():
+        raise ModelError(f"{path}: a folder without saved_model.pb; give a model file or a SavedModel folder")
     suffix = path.suffix.lower()
     if suffix in (".h5", ".keras"):
         return "keras"
@@ -104,11 +131,14 @@ def load_predictor(path: Path) -> Predictor:
         raise ModelError(f"model not found: {path} (train one with signtrain train, or give the path of one)")
     kind = model_kind(path)
     metadata = read_metadata(path)
-    if kind not in LOADERS:
-        raise ModelError(f"{path}: reading {kind} models needs the export feature of this signtrain version")
+    if kind != "keras" and "export" not in metadata:
+        raise ModelError(f"{path}: {metadata_path(path)} describes a Keras model, not this {kind} file; "
+                         f"export again with signtrain export")
     from signtrain.runtime import import_tensorflow
 
     import_tensorflow()
     run, model = LOADERS[kind](path, metadata)
     normalizer = Normalizer.from_dict(metadata["normalization"])
+    if kind != "keras" and metadata["export"]["normalization_in_graph"]:
+        normalizer = Normalizer("none", np.float32(0.0), np.float32(1.0), 0.0, mask_zero_frames=False)
     return Predictor(path, kind, metadata, normalizer, run, model)

@@ -16,7 +16,7 @@ from typing import Iterator
 
 
 @contextlib.contextmanager
-def _muted_stderr() -> Iterator[None]:
+def muted_stderr() -> Iterator[None]:
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
@@ -39,7 +39,7 @@ def import_tensorflow() -> None:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        with _muted_stderr():
+        with muted_stderr():
             import tensorflow  # noqa: F401
             import keras  # noqa: F401
     except ImportError:

@@ -91,8 +91,9 @@ def prepare(config: Config) -> Prepared:
     if len(ds.labels) < 2:
         raise DataError(f"{ds.root}: only one sign ({ds.labels[0]}); a classifier needs at least two")
     split = split_dataset(ds.y, config.split, config.train.seed)
-    normalizer = Normalizer.fit(ds.X[split.train], ds.lengths[split.train], config.preprocess)
-    X = normalizer.apply(ds.X, ds.lengths)
+    normalizer = Normalizer.fit(ds.X[split.train], ds.lengths[split.train], config.preprocess,
+                                mask_zero_frames=config.model.mask_padding)
+    X = normalizer.apply(ds.X)
     return Prepared(ds, split, normalizer, X, dataset_summary(ds, split))
 
 

@@ -300,3 +300,63 @@ def render_eval_report(report: Any, console: Console, normalize: bool = False) -
     for name, path in report.files.items():
         console.print(f"{name.replace('_', ' ')}: {path}", markup=False)
     console.print(f"Accuracy: {report.accuracy * 100:.2f}% ({report.sequences} sequences)", markup=False)
+
+
+# ---------------------------------------------------------------- export and predict
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def render_export_report(report: Any, console: Console) -> None:
+    table = Table(title=f"Export → {report.output}")
+    for column in ("format", "size", "max |diff|", "top-1", "ms median / p95", "result"):
+        table.add_column(column, justify="left" if column in ("format", "result") else "right")
+    for e in report.entries:
+        if e.passed:
+            result = Text("ok", style="bold green")
+        elif e.note.startswith("skipped"):
+            result = Text("skipped", style="yellow")
+        else:
+            result = Text("FAILED", style="bold red")
+        measured = not math.isnan(e.max_abs_diff)
+        name = e.format if e.quantize == "none" else f"{e.format} ({e.quantize})"
+        table.add_row(name, _size(e.size_bytes) if e.size_bytes else "—",
+                      f"{e.max_abs_diff:.1e}" if measured else "—", percent(e.top1_agreement) if measured else "—",
+                      f"{e.latency_median_ms:.2f} / {e.latency_p95_ms:.2f}" if e.passed else "—", result)
+    console.print(table)
+    console.print(f"Parity: against the Keras model on {report.parity_sequences} real {report.parity_split} "
+                  f"sequences; batch-1 latency in each format's own runtime.", markup=False, soft_wrap=True)
+    for e in report.entries:
+        rule = f"allowed max |diff| ≤ {e.threshold[0]:.0e} and top-1 ≥ {e.threshold[1]:.0%}"
+        if e.passed:
+            console.print(f"{e.format}: {e.path} ({rule})", markup=False, soft_wrap=True)
+        if e.ops:
+            builtin = not any(o.lower().startswith("flex") for o in e.ops)
+            console.print(f"  ops ({'built-in only' if builtin else 'FLEX OPS PRESENT'}): " + ", ".join(e.ops),
+                          markup=False, soft_wrap=True)
+        if e.note:
+            console.print(Text(f"{e.format}: {e.note}", style="yellow" if e.note.startswith("skipped") else "red"),
+                          soft_wrap=True)
+
+
+def render_prediction(source: str, ranked: list, console: Console) -> None:
+    table = Table(title=f"Top {len(ranked)} for {source}")
+    table.add_column("#", justify="right")
+    table.add_column("sign")
+    table.add_column("probability", justify="right")
+    for i, (sign, p) in enumerate(ranked, 1):
+        table.add_row(str(i), sign, percent(p), style="bold" if i == 1 else "")
+    console.print(table)
+
+
+def render_stream(source: str, result: Any, threshold: float, console: Console) -> None:
+    console.print(f"{source}: {result.frames} frames, {result.steps} windows, threshold {percent(threshold)}",
+                  markup=False)
+    if not result.emissions:
+        console.print(Text("No sign held above the threshold.", style="yellow"))
+        return
+    for e in result.emissions:
+        console.print(f"  frames {e.start_frame:>5}–{e.frame:<5} {e.sign}  ({percent(e.probability)})", markup=False)
+    console.print(Text(f"Sentence: {result.sentence}", style="bold"))

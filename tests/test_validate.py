@@ -109,7 +109,8 @@ def test_example_data_command_writes_a_valid_tree(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["validate-data", "--help"],
-                                  ["train", "--help"], ["evaluate", "--help"]])
+                                  ["train", "--help"], ["evaluate", "--help"],
+                                  ["export", "--help"], ["predict", "--help"]])
 def test_help_and_version_never_import_tensorflow(args):
     code = "import sys, runpy; sys.argv = ['signtrain', *sys.argv[1:]]\n" \
            "try:\n    runpy.run_module('signtrain', run_name='__main__')\nexcept SystemExit as e:\n" \

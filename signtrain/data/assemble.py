@@ -25,7 +25,7 @@ def vector_length_histogram(raws: list[RawSequence]) -> Counter:
     return counts
 
 
-def _frames(raw: RawSequence, width: int, cfg: DataConfig, counts: np.ndarray) -> Optional[np.ndarray]:
+def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: np.ndarray) -> Optional[np.ndarray]:
     """One sequence's frames in time order after the frame policies; None = drop the sequence."""
     if raw.block is not None and raw.block.shape[1] == width and len(raw.indices) and (
             raw.indices[-1] == len(raw.indices) - 1):
@@ -90,7 +90,7 @@ def assemble(raws: list[RawSequence], signs: list[int], sources: list[str], labe
         if raw.error:
             issues.append(Issue("error", "corrupt_file", source, raw.error))
             continue
-        frames = _frames(raw, width, cfg, counts)
+        frames = apply_frame_policies(raw, width, cfg, counts)
         if frames is None:
             issues.append(Issue("warning", "dropped_sequence", source,
                                 "holds a corrupt or wrong-length frame; dropped (data.bad_frame: drop_sequence)"))

@@ -1,8 +1,11 @@
 """Normalisation as the recipes do it: (X - mean) / (std + epsilon), fitted on the training split.
 
 Statistics are computed over real frames only (padding would drag the mean
-towards zero), and padded frames stay exactly zero afterwards so that the
-model's Masking layer can find them.
+towards zero).  When the model masks (model.mask_padding), every frame that is
+all zero on disk - padding, a zero-filled missing frame, a frame where nothing
+was detected - stays exactly zero after normalisation, so the Masking layer
+skips it.  The exported graphs apply the same rule to the raw input, so a
+deployed model and the Keras model see identical numbers.
 """
 
 from __future__ import annotations
@@ -20,33 +23,39 @@ class Normalizer:
     mean: np.ndarray     # shape () for global, (F,) per feature
     std: np.ndarray
     epsilon: float
+    mask_zero_frames: bool = True
 
     @classmethod
-    def fit(cls, X: np.ndarray, lengths: np.ndarray, cfg: PreprocessConfig) -> "Normalizer":
-        frames = X[valid_mask(lengths, X.shape[1])]
+    def fit(cls, X: np.ndarray, lengths: np.ndarray, cfg: PreprocessConfig, mask_zero_frames: bool) -> "Normalizer":
+        real = valid_mask(lengths, X.shape[1])
+        if mask_zero_frames:
+            real &= X.any(axis=-1)
+        frames = X[real]
         if cfg.normalization == "none" or len(frames) == 0:
-            return cls("none", np.float32(0.0), np.float32(1.0), 0.0)
+            return cls("none", np.float32(0.0), np.float32(1.0), 0.0, mask_zero_frames)
         axis = None if cfg.normalization == "global" else 0
         mean = frames.mean(axis=axis, dtype=np.float64).astype(np.float32)
         std = frames.std(axis=axis, dtype=np.float64).astype(np.float32)
-        return cls(cfg.normalization, mean, std, cfg.epsilon)
+        return cls(cfg.normalization, mean, std, cfg.epsilon, mask_zero_frames)
 
-    def apply(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Normalised copy of X with padded frames left at exactly 0."""
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """Normalised float32 copy of raw frames X [..., T, F]."""
         if self.mode == "none":
             out = X.astype(np.float32, copy=True)
         else:
             out = ((X - self.mean) / (self.std + np.float32(self.epsilon))).astype(np.float32)
-        out[~valid_mask(lengths, X.shape[1])] = 0.0
+        if self.mask_zero_frames:
+            out[~X.any(axis=-1)] = 0.0
         return out
 
     def to_dict(self) -> dict:
-        return {"mode": self.mode, "epsilon": self.epsilon,
+        return {"mode": self.mode, "epsilon": self.epsilon, "mask_zero_frames": self.mask_zero_frames,
                 "mean": np.asarray(self.mean).tolist(), "std": np.asarray(self.std).tolist()}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Normalizer":
-        return cls(d["mode"], np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32), float(d["epsilon"]))
+        return cls(d["mode"], np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32),
+                   float(d["epsilon"]), bool(d.get("mask_zero_frames", True)))
 
 
 def valid_mask(lengths: np.ndarray, T: int) -> np.ndarray:

@@ -1,0 +1,138 @@
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import tiny_config, write_tree
+from signtrain import export as export_module
+from signtrain.cli import app
+from signtrain.config import load_config
+from signtrain.export import export
+from signtrain.predict import stream, windows
+from signtrain.predictor import load_predictor
+from signtrain.train import train
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    base = tmp_path_factory.mktemp("export")
+    data = write_tree(base / "MP_Data", signs=("a", "b", "c"), sequences=12, frames=10, features=126)
+    train(tiny_config(data, base / "models", "model.units=[8, 6]", "model.return_sequences=[true, false]",
+                      features=126, epochs=3))
+    return base, data, base / "models" / "lstm_model.h5"
+
+
+def test_every_format_reloads_and_matches_keras(trained, tmp_path):
+    base, data, model = trained
+    available = [f for f in ("tflite", "saved_model", "keras", "onnx")
+                 if not export_module._missing_modules(export_module.FORMATS[f])]
+    report = export(model, available, output=tmp_path)
+    assert [e.format for e in report.entries] == available and all(e.passed for e in report.entries)
+    keras_predictor = load_predictor(model)
+    X = np.stack([np.load(p) for p in sorted((data / "b" / "3").glob("*.npy"),
+                                             key=lambda p: int(p.stem))])[None].astype(np.float32)
+    X[0, 7:] = 0  # padded tail: the exported graphs must mask it as the Keras model does
+    expected = keras_predictor.predict_proba(X)
+    for entry in report.entries:
+        loaded = load_predictor(entry.path)
+        np.testing.assert_allclose(loaded.predict_proba(X), expected, atol=1e-5)
+        assert loaded.labels == ["a", "b", "c"]
+        assert entry.latency_median_ms > 0 and entry.size_bytes > 0
+    tflite = next(e for e in report.entries if e.format == "tflite")
+    assert not [op for op in tflite.ops if op.lower().startswith("flex")]
+    meta = json.loads((tmp_path / "lstm_model.meta.json").read_text())
+    assert meta["export"]["normalization_in_graph"] is True or meta["export"]["format"] == "keras"
+    assert (tmp_path / "labels.txt").read_text().split() == ["a", "b", "c"]
+
+
+def test_base_architecture_converts_to_builtin_ops_only(tmp_path):
+    data = write_tree(tmp_path / "MP_Data", signs=("a", "b"), sequences=8, frames=30, features=225)
+    config = load_config(None, ["train.epochs=1", "train.tensorboard=false", "model.unroll=false"],
+                         data=str(data), output=str(tmp_path / "models"))
+    train(config)
+    report = export(tmp_path / "models" / "lstm_model.h5", ["tflite"])
+    entry = report.entries[0]
+    assert entry.passed and entry.max_abs_diff <= 1e-5, entry.note
+    assert "WHILE" in entry.ops and not [op for op in entry.ops if "flex" in op.lower()]
+
+
+def test_int8_calibrates_on_training_sequences(trained, tmp_path, monkeypatch):
+    base, _, model = trained
+    seen = {}
+    original = export_module._convert_tflite
+
+    def spy(predictor, quantize, calibration, path):
+        seen["calibration"] = calibration
+        return original(predictor, quantize, calibration, path)
+
+    monkeypatch.setattr(export_module, "_convert_tflite", spy)
+    report = export(model, ["tflite"], quantize="int8", output=tmp_path)
+    entry = report.entries[0]
+    assert entry.passed, entry.note
+    assert entry.path.endswith("lstm_model_int8.tflite") and "QUANTIZE" in entry.ops
+    calibration = seen["calibration"]
+    train_size = json.loads((base / "models" / "metrics.json").read_text())["train_sequences"]
+    assert len(calibration) == train_size and calibration.shape[1:] == (10, 126)  # the training split, raw
+    assert np.abs(calibration).max() > 0
+
+
+def test_failed_parity_exits_1_and_writes_nothing(trained, tmp_path, monkeypatch):
+    _, _, model = trained
+    monkeypatch.setitem(export_module.THRESHOLDS, "none", (-1.0, 1.0))
+    result = runner.invoke(app, ["export", str(model), "--format", "tflite", "--output", str(tmp_path)])
+    assert result.exit_code == 1 and "parity check failed" in result.stdout
+    assert not list(tmp_path.glob("*.tflite")) and not list(tmp_path.glob(".*"))
+
+
+def test_missing_onnx_packages_are_a_clear_message(trained, tmp_path, monkeypatch):
+    _, _, model = trained
+    monkeypatch.setattr(export_module, "_missing_modules", lambda fmt: list(fmt.modules))
+    result = runner.invoke(app, ["export", str(model), "--format", "onnx", "--output", str(tmp_path)])
+    assert result.exit_code == 1 and "pip install 'signtrain[onnx]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_predict_top_k_on_a_folder_and_a_npy(trained, tmp_path):
+    base, data, model = trained
+    out = runner.invoke(app, ["predict", str(model), str(data / "a" / "2"), "--json", "--top-k", "2"])
+    ranked = json.loads(out.stdout)["top_k"]
+    assert out.exit_code == 0 and len(ranked) == 2 and ranked[0]["probability"] >= ranked[1]["probability"]
+    frames = np.stack([np.load(data / "a" / "2" / f"{t}.npy") for t in range(10)])
+    np.save(tmp_path / "rec.npy", frames)
+    again = json.loads(runner.invoke(app, ["predict", str(model), str(tmp_path / "rec.npy"), "--json",
+                                           "--top-k", "2"]).stdout)["top_k"]
+    assert again[0]["sign"] == ranked[0]["sign"]
+    assert again[0]["probability"] == pytest.approx(ranked[0]["probability"], abs=1e-6)
+    np.save(tmp_path / "wrong.npy", np.ones((10, 63)))
+    bad = runner.invoke(app, ["predict", str(model), str(tmp_path / "wrong.npy")])
+    assert bad.exit_code == 1 and "63" in bad.stderr and "126" in bad.stderr
+
+
+class _Scripted:
+    """A predictor whose window probabilities are given: sign 0 on steps 0-9, nothing clear, sign 1 after."""
+
+    labels = ["hello", "thanks"]
+    sequence_length = 4
+
+    def predict_proba(self, X):
+        steps = len(X)
+        probs = np.full((steps, 2), 0.5)
+        probs[:10] = [0.95, 0.05]
+        probs[16:] = [0.1, 0.9]
+        return probs
+
+
+def test_stream_emits_each_held_sign_once_with_frame_positions():
+    frames = np.ones((30, 3))
+    assert windows(frames, 4).shape == (27, 4, 3)
+    result = stream(_Scripted(), frames, threshold=0.8, smooth=1, hold=3)
+    assert result.sentence == "hello thanks"
+    first, second = result.emissions
+    assert (first.start_frame, first.frame) == (2, 5) and (second.start_frame, second.frame) == (18, 21)
+    assert first.probability == pytest.approx(0.95)
+    assert stream(_Scripted(), frames, threshold=0.99).emissions == []
