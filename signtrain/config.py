@@ -33,7 +33,8 @@ def _opt(default: Any, help: str, **rules: Any) -> Any:
 @dataclass(frozen=True)
 class DataConfig:
     path: str = _opt("MP_Data", "dataset root, relative to the working directory")
-    format: str = _opt("auto", "on-disk format", choices=("auto", "mp_data", "npy"))
+    format: str = _opt("auto", "on-disk format: auto detects it from the path",
+                       choices=("auto", "mp_data", "npy", "islr_parquet", "csv", "npz"))
     signs: Optional[tuple[str, ...]] = _opt(None, "signs to use, in this order; null = every sign folder, sorted")
     sequence_length: int = _opt(30, "frames per sequence fed to the model", min=1)
     features_per_frame: Optional[int] = _opt(225, "values per frame (1662, 258, 225, 126, 63); null = detect", min=1)
@@ -43,6 +44,18 @@ class DataConfig:
     nan_to_zero: bool = _opt(False, "replace NaN/inf by 0 (false: NaN/inf in the data is an error)")
     truncate: str = _opt("keep_start", "frames kept from a sequence longer than sequence_length",
                          choices=("keep_start", "keep_center", "keep_end"))
+    landmarks: tuple[str, ...] = _opt(["pose", "left_hand", "right_hand"],
+                                      "ISLR parquet: landmark types kept, in the .npy order (pose, face|lips, "
+                                      "left_hand, right_hand; x,y,z each)",
+                                      choices=("pose", "face", "lips", "left_hand", "right_hand"))
+    csv_delimiter: str = _opt("auto", "CSV field separator; auto = the most frequent of ; , tab space",
+                              choices=("auto", ";", ",", "tab", " "))
+    csv_header: Union[bool, str] = _opt("auto", "CSV first row is a header; auto = when it is not numeric",
+                                        choices=("auto", True, False))
+    csv_columns: Optional[str] = _opt(None, "CSV fields kept, as start:stop (e.g. '2:' drops two leading values)")
+    cache: bool = _opt(True, "keep a consolidated, memory-mappable copy of the tree for instant reloads")
+    cache_dir: Optional[str] = _opt(None, "where caches live; null = $XDG_CACHE_HOME/signtrain or ~/.cache/signtrain")
+    stream: bool = _opt(False, "train from the memory-mapped cache batch by batch (bounded memory)")
     workers: int = _opt(1, "reader processes; 0 = one per CPU core (1 measured fastest on 2 cores)", min=0)
 
 
@@ -51,6 +64,8 @@ class SplitConfig:
     test_fraction: float = _opt(0.15, "share of sequences held out for the final test", min=0.0, max=0.9)
     validation_fraction: float = _opt(0.1, "share of the remaining sequences used for validation", min=0.0, max=0.9)
     stratify: bool = _opt(True, "keep every sign's share the same in each split")
+    group_by: str = _opt("none", "participant: keep each signer's sequences in one split (signer-independent "
+                         "test; needs participant ids, as in ISLR train.csv)", choices=("none", "participant"))
 
 
 @dataclass(frozen=True)

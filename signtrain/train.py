@@ -48,7 +48,12 @@ class Prepared:
     dataset: SequenceDataset
     split: Split
     normalizer: Normalizer
-    X: np.ndarray  # normalised, padding at exactly zero
+    X: Optional[np.ndarray]  # normalised, padding at exactly zero; None when streaming from disk
+
+    def normalised(self, index: np.ndarray) -> np.ndarray:
+        if self.X is not None:
+            return self.X[index]
+        return self.normalizer.apply(np.asarray(self.dataset.X[np.sort(index)]))[np.argsort(np.argsort(index))]
     summary: dict
 
 
@@ -90,10 +95,11 @@ def prepare(config: Config) -> Prepared:
                         f"them by 0 (as configs/optimized.yaml does), or fix the data")
     if len(ds.labels) < 2:
         raise DataError(f"{ds.root}: only one sign ({ds.labels[0]}); a classifier needs at least two")
-    split = split_dataset(ds.y, config.split, config.train.seed)
-    normalizer = Normalizer.fit(ds.X[split.train], ds.lengths[split.train], config.preprocess,
+    split = split_dataset(ds.y, config.split, config.train.seed, ds.groups)
+    normalizer = Normalizer.fit(ds.X, ds.lengths, split.train, config.preprocess,
                                 mask_zero_frames=config.model.mask_padding)
-    X = normalizer.apply(ds.X)
+    # Streaming keeps X on disk (memory-mapped cache) and normalises batch by batch.
+    X = None if config.data.stream else normalizer.apply(ds.X)
     return Prepared(ds, split, normalizer, X, dataset_summary(ds, split))
 
 
@@ -241,7 +247,12 @@ def _seed(seed: int) -> None:
 def _datasets(prepared: Prepared, batch_size: int, seed: int) -> tuple[Any, Any]:
     import tensorflow as tf
 
-    X, y, split = prepared.X, prepared.dataset.y, prepared.split
+    y, split = prepared.dataset.y, prepared.split
+    if prepared.X is None:
+        train = _streamed(prepared, split.train, batch_size, np.random.default_rng(seed))
+        val = _streamed(prepared, split.val, batch_size, None) if len(split.val) else None
+        return train, val
+    X = prepared.X
     train = (tf.data.Dataset.from_tensor_slices((X[split.train], y[split.train]))
              .shuffle(len(split.train), seed=seed, reshuffle_each_iteration=True)
              .batch(batch_size).prefetch(tf.data.AUTOTUNE))
@@ -250,6 +261,25 @@ def _datasets(prepared: Prepared, batch_size: int, seed: int) -> tuple[Any, Any]
         val = (tf.data.Dataset.from_tensor_slices((X[split.val], y[split.val]))
                .batch(batch_size).prefetch(tf.data.AUTOTUNE))
     return train, val
+
+
+def _streamed(prepared: Prepared, index: np.ndarray, batch_size: int, rng: Optional[np.random.Generator]) -> Any:
+    """Batches read from the memory-mapped X and normalised on the fly: memory bounded by a few batches."""
+    import tensorflow as tf
+
+    ds, norm = prepared.dataset, prepared.normalizer
+    T, F = ds.X.shape[1], ds.X.shape[2]
+
+    def batches() -> Any:
+        order = rng.permutation(index) if rng is not None else index
+        for start in range(0, len(order), batch_size):
+            rows = np.sort(order[start:start + batch_size])  # sorted reads are sequential on disk
+            yield norm.apply(np.asarray(ds.X[rows])), ds.y[rows]
+
+    signature = (tf.TensorSpec([None, T, F], tf.float32), tf.TensorSpec([None], tf.int32))
+    steps = -(-len(index) // batch_size)
+    return (tf.data.Dataset.from_generator(batches, output_signature=signature)
+            .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2))
 
 
 def compile_model(model: Any, config: Config) -> None:
@@ -301,7 +331,7 @@ def train(config: Config, listener: Optional[Listener] = None, resume: bool = Fa
     epochs_run = initial_epoch + len(history.history.get("loss", []))
     test_accuracy = test_loss = None
     if len(split.test):
-        probs = keras_runner(model)(prepared.X[split.test])
+        probs = keras_runner(model)(prepared.normalised(split.test))
         y_test = ds.y[split.test]
         test_accuracy = float(np.mean(np.argmax(probs, axis=1) == y_test))
         test_loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(y_test)), y_test], 1e-12, 1.0))))

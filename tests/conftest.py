@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Dataset caches go to a fresh folder per test session, never to the user's ~/.cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="signtrain-test-cache-")
 
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

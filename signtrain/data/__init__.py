@@ -1,51 +1,130 @@
-"""Reading landmark recordings from disk into one SequenceDataset."""
+"""Reading landmark recordings from disk, in any supported format, into one SequenceDataset."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from signtrain.config import DataConfig
-from signtrain.data.assemble import assemble, vector_length_histogram
-from signtrain.data.dataset import DEFECT_KINDS, Issue, SequenceDataset
-from signtrain.data.mpdata import read_entries, scan_tree
+from signtrain.data import cache
+from signtrain.data.assemble import apply_frame_policies, assemble, vector_length_histogram
+from signtrain.data.dataset import DEFECT_KINDS, Issue, RawTree, SequenceDataset
 from signtrain.errors import DataError
 from signtrain.layouts import describe
 
-__all__ = ["DEFECT_KINDS", "Issue", "SequenceDataset", "load_dataset"]
+__all__ = ["DEFECT_KINDS", "Issue", "SequenceDataset", "detect_format", "load_dataset", "read_raw",
+           "reader_settings", "usable_sequences"]
+
+# keys that do not change what is read (so do not change the cache key)
+_NOT_READER = ("path", "workers", "cache", "cache_dir", "stream")
+
+
+def detect_format(root: Path, setting: str) -> str:
+    if setting != "auto":
+        return "mp_data" if setting == "npy" else setting
+    from signtrain.data import csvfiles, parquet
+
+    if root.is_file() and root.suffix == ".npz":
+        return "npz"
+    if root.is_dir() and parquet.is_islr(root):
+        return "islr_parquet"
+    if root.is_dir() and csvfiles.looks_like_csv_tree(root):
+        return "csv"
+    return "mp_data"
+
+
+def reader_settings(cfg: DataConfig) -> dict:
+    return {k: v for k, v in asdict(cfg).items() if k not in _NOT_READER}
+
+
+def read_raw(cfg: DataConfig) -> RawTree:
+    """The tree as it is on disk, in its own format, before policies and padding."""
+    root = Path(cfg.path)
+    if not root.exists():
+        raise DataError(f"data folder not found: {root} (set data.path in the config or pass --data PATH)")
+    fmt = detect_format(root, cfg.format)
+    if fmt == "islr_parquet":
+        from signtrain.data import parquet
+
+        return parquet.read_tree(root, cfg.signs, cfg.landmarks)
+    if fmt == "csv":
+        from signtrain.data import csvfiles
+
+        return csvfiles.read_tree(root, cfg)
+    if fmt == "npz":
+        from signtrain.data import npzfile
+
+        return npzfile.read_tree(root)
+    from signtrain.data import mpdata
+
+    return mpdata.read_tree(root, cfg.signs, cfg.workers)
+
+
+def _width_histogram(tree: RawTree, root: Path) -> int:
+    histogram = vector_length_histogram(tree.raws)
+    if not histogram:
+        raise DataError(f"{root}: no readable frame in {len(tree.raws)} sequences; every file is corrupt")
+    return histogram
 
 
 def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
-    """Read the tree at cfg.path.
+    """Read the tree at cfg.path (through the cache when data.cache is on).
 
     strict: the frame length must match data.features_per_frame (training and
     evaluation); otherwise the tree's own most common length is used and a
     mismatch becomes an issue in the dataset (validation).
     """
     root = Path(cfg.path)
-    scan = scan_tree(root, cfg.signs)
-    if not scan.entries:
-        raise DataError(f"{root}: no sequences found; expected ROOT/<sign>/<sequence>/<frame>.npy "
-                        "or ROOT/<sign>/<id>.npy")
-    raws = read_entries(scan.entries, cfg.workers)
-    histogram = vector_length_histogram(raws)
-    if not histogram:
-        raise DataError(f"{root}: no readable frame in {len(raws)} sequences; every file is corrupt")
+    settings = reader_settings(cfg)
+    fingerprint = cache.tree_fingerprint(root) if cfg.cache and root.is_dir() else ""
+    if fingerprint:
+        cached = cache.load(root, settings, cfg.cache_dir, fingerprint)
+        if cached is not None:
+            _check_width(cached.feature_length, cfg, root, strict, cached.issues)
+            return cached
+    tree = read_raw(cfg)
+    if not tree.raws:
+        raise DataError(f"{root}: no sequences found; expected ROOT/<sign>/<sequence>/<frame>.npy, "
+                        "ROOT/<sign>/<id>.npy or .csv, or an ISLR train.csv with parquet files")
+    histogram = _width_histogram(tree, root)
     modal = histogram.most_common(1)[0][0]
-    width = cfg.features_per_frame or modal
-    if cfg.features_per_frame and modal != cfg.features_per_frame:
-        if strict:
-            raise DataError(
-                f"{root}: frames hold {describe(modal)} values but data.features_per_frame is "
-                f"{cfg.features_per_frame}; set --set data.features_per_frame={modal} (or null to detect)")
-        scan.issues.append(Issue("error", "layout_mismatch", str(root),
-                                 f"frames hold {modal} values, the config says data.features_per_frame="
-                                 f"{cfg.features_per_frame}"))
-        width = modal
-    dataset = assemble(raws, [e.sign for e in scan.entries], [e.source for e in scan.entries],
-                       scan.labels, width, cfg, scan.issues)
+    width = _check_width(modal, cfg, root, strict, tree.issues)
+    dataset = assemble(tree.raws, tree.signs, tree.sources, tree.labels, width, cfg, tree.issues,
+                       groups=tree.groups)
     if len(dataset) == 0:
         raise DataError(f"{root}: no usable sequence after the frame policies; run signtrain validate-data {root}")
     dataset.vector_lengths = histogram
     dataset.root = str(root)
-    dataset.format = "mp_data"
+    dataset.format = tree.format
+    if fingerprint and not any(i.kind == "layout_mismatch" for i in dataset.issues):
+        cache.store(root, settings, cfg.cache_dir, fingerprint, dataset)
     return dataset
+
+
+def _check_width(modal: int, cfg: DataConfig, root: Path, strict: bool, issues: list[Issue]) -> int:
+    if not cfg.features_per_frame or modal == cfg.features_per_frame:
+        return modal
+    if strict:
+        raise DataError(
+            f"{root}: frames hold {describe(modal)} values but data.features_per_frame is "
+            f"{cfg.features_per_frame}; set --set data.features_per_frame={modal} (or null to detect)")
+    issues.append(Issue("error", "layout_mismatch", str(root),
+                        f"frames hold {modal} values, the config says data.features_per_frame="
+                        f"{cfg.features_per_frame}"))
+    return modal
+
+
+def usable_sequences(cfg: DataConfig) -> tuple[RawTree, list[tuple[int, str, np.ndarray]]]:
+    """Every sequence after the frame policies, at its own length (for convert)."""
+    tree = read_raw(cfg)
+    histogram = _width_histogram(tree, Path(cfg.path))
+    width = _check_width(histogram.most_common(1)[0][0], cfg, Path(cfg.path), True, tree.issues)
+    out = []
+    for raw, sign, source in zip(tree.raws, tree.signs, tree.sources):
+        counts = np.zeros(len(DEFECT_KINDS), dtype=np.int32)
+        frames = None if raw.error else apply_frame_policies(raw, width, cfg, counts)
+        if frames is not None and len(frames):
+            out.append((sign, source, frames))
+    return tree, out

@@ -9,8 +9,7 @@ from typing import Optional
 import numpy as np
 
 from signtrain.config import DataConfig
-from signtrain.data.dataset import DEFECT_KINDS, Issue, SequenceDataset
-from signtrain.data.mpdata import RawSequence
+from signtrain.data.dataset import DEFECT_KINDS, Issue, RawSequence, SequenceDataset
 
 _COL = {kind: i for i, kind in enumerate(DEFECT_KINDS)}
 
@@ -57,6 +56,8 @@ def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: 
         if cfg.bad_frame == "skip":
             keep &= ~bad
         valid = present & ~bad
+    counts[_COL["nan_missing_frames"]] = raw.nan_missing_frames
+    counts[_COL["padded_vectors"]] = raw.padded_vectors
     nonfinite = ~np.isfinite(frames).all(axis=1) & valid
     counts[_COL["nonfinite_frames"]] = int(nonfinite.sum())
     zero = ~frames.any(axis=1) & valid
@@ -81,11 +82,11 @@ def fit_length(frames: np.ndarray, length: int, truncate: str) -> tuple[np.ndarr
 
 
 def assemble(raws: list[RawSequence], signs: list[int], sources: list[str], labels: list[str],
-             width: int, cfg: DataConfig, issues: list[Issue]) -> SequenceDataset:
+             width: int, cfg: DataConfig, issues: list[Issue], groups: Optional[list[str]] = None) -> SequenceDataset:
     """Apply policies and padding to every raw sequence -> SequenceDataset."""
     T = cfg.sequence_length
     kept = []
-    for raw, sign, source in zip(raws, signs, sources):
+    for k, (raw, sign, source) in enumerate(zip(raws, signs, sources)):
         counts = np.zeros(len(DEFECT_KINDS), dtype=np.int32)
         if raw.error:
             issues.append(Issue("error", "corrupt_file", source, raw.error))
@@ -101,7 +102,7 @@ def assemble(raws: list[RawSequence], signs: list[int], sources: list[str], labe
         fixed, padded, truncated = fit_length(frames, T, cfg.truncate)
         counts[_COL["padded_frames"]] = padded
         counts[_COL["truncated_frames"]] = truncated
-        kept.append((fixed, len(frames), sign, source, counts, raw.digest))
+        kept.append((fixed, len(frames), sign, source, counts, raw.digest, groups[k] if groups else None))
 
     n = len(kept)
     X = np.zeros((n, T, width), dtype=np.float32)
@@ -121,4 +122,5 @@ def assemble(raws: list[RawSequence], signs: list[int], sources: list[str], labe
         defects=np.stack([item[4] for item in kept]) if kept else np.zeros((0, len(DEFECT_KINDS)), np.int32),
         digests=[item[5] for item in kept],
         issues=issues,
+        groups=[item[6] for item in kept] if groups else None,
     )

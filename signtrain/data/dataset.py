@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -16,10 +18,49 @@ DEFECT_KINDS = (
     "bad_length_frames",  # a vector of another length than the tree's
     "corrupt_frames",     # unreadable, not a .npy, or not a numeric vector
     "nonfinite_frames",   # frames holding NaN or inf
+    "nan_missing_frames", # parquet frames whose NaN landmarks (= not detected) became 0
+    "padded_vectors",     # CSV rows shorter than the header, padded with 0 (a hand not detected)
     "dropped_frames",     # frames removed by a policy (skip/drop)
     "padded_frames",      # frames added at the end to reach sequence_length
     "truncated_frames",   # frames cut to fit sequence_length
 )
+
+
+def content_digest(block: Optional[np.ndarray], vectors: list) -> str:
+    """Hash of the decoded frames: equal for byte-identical recordings."""
+    digest = hashlib.blake2b(digest_size=16)
+    if block is not None:
+        digest.update(np.ascontiguousarray(block).tobytes())
+    else:
+        for vector in vectors:
+            digest.update(b"-" if vector is None else vector.tobytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class RawSequence:
+    """What was on disk for one sequence, before any policy is applied."""
+
+    indices: np.ndarray                     # frame numbers present, ascending
+    vectors: list                           # one per index, None = corrupt file; empty when block is set
+    block: Optional[np.ndarray] = None      # [n, L] when every frame decoded in one piece
+    digest: str = ""
+    error: str = ""                          # a whole-sequence problem (corrupt array file)
+    nan_missing_frames: int = 0
+    padded_vectors: int = 0
+
+
+@dataclass
+class RawTree:
+    """Every reader's output: the sequences of a tree, their signs and where they came from."""
+
+    format: str
+    labels: list[str]
+    signs: list[int]
+    sources: list[str]
+    raws: list[RawSequence]
+    issues: list["Issue"]
+    groups: Optional[list[str]] = None      # signer / participant per sequence, when the format has it
 
 
 @dataclass(frozen=True)
@@ -49,6 +90,7 @@ class SequenceDataset:
     vector_lengths: Counter = field(default_factory=Counter)  # frame-vector length histogram
     format: str = "mp_data"
     root: str = ""
+    groups: Optional[list[str]] = None  # signer per sequence (ISLR participant_id), for grouped splits
 
     def __len__(self) -> int:
         return len(self.y)
@@ -75,4 +117,5 @@ class SequenceDataset:
             defects=self.defects[index],
             digests=[self.digests[i] for i in index] if self.digests else [],
             issues=self.issues, vector_lengths=self.vector_lengths, format=self.format, root=self.root,
+            groups=[self.groups[i] for i in index] if self.groups else None,
         )

@@ -7,7 +7,6 @@ Large trees are read by worker processes, a chunk of sequences each; the fast
 
 from __future__ import annotations
 
-import hashlib
 import io
 import multiprocessing
 import os
@@ -20,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from signtrain.data.dataset import Issue
+from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest
 from signtrain.data.npyfile import HeaderCache, decode_frame, decode_payloads, read_bytes
 from signtrain.errors import DataError
 
@@ -41,17 +40,6 @@ class SequenceEntry:
 
 
 @dataclass
-class RawSequence:
-    """What was on disk for one sequence, before any policy is applied."""
-
-    indices: np.ndarray                     # frame numbers present, ascending
-    vectors: list[Optional[np.ndarray]]     # one per index, None = corrupt file; empty when block is set
-    block: Optional[np.ndarray] = None      # [n, L] when every frame decoded in one piece
-    digest: str = ""
-    error: str = ""                          # a whole-sequence problem (corrupt array file)
-
-
-@dataclass
 class Scan:
     labels: list[str]
     entries: list[SequenceEntry]
@@ -62,6 +50,13 @@ def _scandir(path: Path) -> list[os.DirEntry]:
     try:
         with os.scandir(path) as it:
             return list(it)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot list this folder ({exc.strerror})") from None
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
     except OSError as exc:
         raise DataError(f"{path}: cannot list this folder ({exc.strerror})") from None
 
@@ -109,12 +104,13 @@ def _scan_sign(folder: Path, sign: int, issues: list[Issue]) -> list[SequenceEnt
     for e in sorted(_scandir(folder), key=lambda e: natural_key(e.name)):
         if e.is_dir():
             entry = SequenceEntry(sign, e.path)
-            for f in _scandir(Path(e.path)):
-                name = f.name
-                if name.endswith(".npy") and name[:-4].isdigit() and name[:-4].isascii():
-                    entry.frames.append((int(name[:-4]), f.path))
+            prefix = e.path + os.sep
+            for name in _listdir(e.path):  # names only: a stat per frame file would double the scan time
+                stem = name[:-4]
+                if name.endswith(".npy") and stem.isdigit() and stem.isascii():
+                    entry.frames.append((int(stem), prefix + name))
                 else:
-                    issues.append(Issue("warning", "stray_file", f.path, "not a <number>.npy frame file, ignored"))
+                    issues.append(Issue("warning", "stray_file", prefix + name, "not a <number>.npy frame file, ignored"))
             entry.frames.sort()
             if entry.frames:
                 found.append(entry)
@@ -127,8 +123,32 @@ def _scan_sign(folder: Path, sign: int, issues: list[Issue]) -> list[SequenceEnt
     return found
 
 
+def _read_typical(entry: SequenceEntry, cache: HeaderCache) -> Optional[np.ndarray]:
+    """The hot path: every frame file has the tree's usual header and size -> [n, L], else None."""
+    raw_header, size, header = cache.typical
+    cut = len(raw_header)
+    payloads = []
+    for _, path in entry.frames:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            data = os.read(fd, size + 1)
+        finally:
+            os.close(fd)
+        if len(data) != size or data[:cut] != raw_header:
+            return None
+        payloads.append(data)
+    return decode_payloads(payloads, header)
+
+
 def _read_frames(entry: SequenceEntry, cache: HeaderCache) -> RawSequence:
     indices = np.fromiter((i for i, _ in entry.frames), dtype=np.int64, count=len(entry.frames))
+    if cache.typical is not None:
+        block = _read_typical(entry, cache)
+        if block is not None:
+            return RawSequence(indices, [], block, content_digest(block, []))
     vectors: list[Optional[np.ndarray]] = [None] * len(entry.frames)
     fast: list[tuple[int, bytes]] = []
     fast_header = None
@@ -143,6 +163,7 @@ def _read_frames(entry: SequenceEntry, cache: HeaderCache) -> RawSequence:
         if header is not None and (fast_header is None or header == fast_header):
             fast_header = header
             fast.append((k, data))
+            cache.typical = cache.typical or (data[:header.offset], header.nbytes, header)
         elif header is not None:
             vectors[k] = decode_payloads([data], header)[0]
             all_fast = False
@@ -151,23 +172,12 @@ def _read_frames(entry: SequenceEntry, cache: HeaderCache) -> RawSequence:
             all_fast = False
     if fast and all_fast and len(fast) == len(entry.frames):
         block = decode_payloads([d for _, d in fast], fast_header)
-        return RawSequence(indices, [], block, _digest(block, []))
+        return RawSequence(indices, [], block, content_digest(block, []))
     if fast:
         decoded = decode_payloads([d for _, d in fast], fast_header)
         for row, (k, _) in enumerate(fast):
             vectors[k] = decoded[row]
-    return RawSequence(indices, vectors, None, _digest(None, vectors))
-
-
-def _digest(block: Optional[np.ndarray], vectors: list[Optional[np.ndarray]]) -> str:
-    """Content hash of the decoded frames: equal for byte-identical recordings."""
-    digest = hashlib.blake2b(digest_size=16)
-    if block is not None:
-        digest.update(block.tobytes())
-    else:
-        for vector in vectors:
-            digest.update(b"-" if vector is None else vector.tobytes())
-    return digest.hexdigest()
+    return RawSequence(indices, vectors, None, content_digest(None, vectors))
 
 
 def _read_array(entry: SequenceEntry) -> RawSequence:
@@ -182,7 +192,7 @@ def _read_array(entry: SequenceEntry) -> RawSequence:
         return RawSequence(np.zeros(0, np.int64), [],
                            error=f"expected a numeric (frames, features) array, got shape {array.shape}")
     block = array.astype(np.float32)
-    return RawSequence(np.arange(len(block)), [], block, _digest(block, []))
+    return RawSequence(np.arange(len(block)), [], block, content_digest(block, []))
 
 
 def _read_chunk(entries: list[SequenceEntry]) -> list[RawSequence]:
@@ -206,3 +216,10 @@ def read_entries(entries: list[SequenceEntry], workers: int = 0) -> list[RawSequ
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return [raw for chunk in pool.map(_read_chunk, chunks) for raw in chunk]
+
+
+def read_tree(root: Path, signs: Optional[tuple[str, ...]], workers: int = 1) -> RawTree:
+    scan = scan_tree(root, signs)
+    raws = read_entries(scan.entries, workers) if scan.entries else []
+    return RawTree("mp_data", scan.labels, [e.sign for e in scan.entries], [e.source for e in scan.entries],
+                   raws, scan.issues)

@@ -52,6 +52,7 @@ class HeaderCache:
     def __init__(self) -> None:
         self._known: dict[bytes, Optional[Header]] = {}
         self._lock = threading.Lock()
+        self.typical: Optional[tuple[bytes, int, Header]] = None  # (header bytes, file size, parsed)
 
     @staticmethod
     def _header_end(data: bytes) -> int:

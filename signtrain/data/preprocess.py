@@ -26,17 +26,29 @@ class Normalizer:
     mask_zero_frames: bool = True
 
     @classmethod
-    def fit(cls, X: np.ndarray, lengths: np.ndarray, cfg: PreprocessConfig, mask_zero_frames: bool) -> "Normalizer":
-        real = valid_mask(lengths, X.shape[1])
-        if mask_zero_frames:
-            real &= X.any(axis=-1)
-        frames = X[real]
-        if cfg.normalization == "none" or len(frames) == 0:
+    def fit(cls, X: np.ndarray, lengths: np.ndarray, index: np.ndarray, cfg: PreprocessConfig,
+            mask_zero_frames: bool, chunk: int = 1024) -> "Normalizer":
+        """Statistics of the rows `index` of X, read in chunks (X may be a memory map larger than RAM)."""
+        F = X.shape[-1]
+        total, square, count = np.zeros(F), np.zeros(F), 0
+        for start in range(0, len(index), chunk):
+            rows = np.sort(index[start:start + chunk])
+            block = np.asarray(X[rows])
+            real = valid_mask(lengths[rows], X.shape[1])
+            if mask_zero_frames:
+                real &= block.any(axis=-1)
+            frames = block[real].astype(np.float64)
+            total += frames.sum(axis=0)
+            square += np.square(frames).sum(axis=0)
+            count += len(frames)
+        if cfg.normalization == "none" or count == 0:
             return cls("none", np.float32(0.0), np.float32(1.0), 0.0, mask_zero_frames)
-        axis = None if cfg.normalization == "global" else 0
-        mean = frames.mean(axis=axis, dtype=np.float64).astype(np.float32)
-        std = frames.std(axis=axis, dtype=np.float64).astype(np.float32)
-        return cls(cfg.normalization, mean, std, cfg.epsilon, mask_zero_frames)
+        if cfg.normalization == "global":
+            total, square, count = total.sum(), square.sum(), count * F
+        mean = total / count
+        std = np.sqrt(np.maximum(square / count - mean ** 2, 0.0))
+        return cls(cfg.normalization, np.float32(mean) if np.ndim(mean) == 0 else mean.astype(np.float32),
+                   np.float32(std) if np.ndim(std) == 0 else std.astype(np.float32), cfg.epsilon, mask_zero_frames)
 
     def apply(self, X: np.ndarray) -> np.ndarray:
         """Normalised float32 copy of raw frames X [..., T, F]."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -18,11 +19,19 @@ class Split:
 
 
 def _cut(index: np.ndarray, y: np.ndarray, fraction: float, stratify: bool, seed: int,
-         what: str) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.model_selection import train_test_split
+         what: str, groups: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
     if fraction <= 0:
         return index, index[:0]
+    if groups is not None:
+        folds = max(2, round(1 / fraction))
+        if len(np.unique(groups[index])) < folds:
+            raise DataError(f"split.group_by: participant needs at least {folds} signers to hold out "
+                            f"split.{what}_fraction={fraction}; found {len(np.unique(groups[index]))}")
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        keep, cut = next(splitter.split(index, y[index], groups[index]))
+        return np.sort(index[keep]), np.sort(index[cut])
     try:
         keep, cut = train_test_split(index, test_size=fraction, random_state=seed,
                                      stratify=y[index] if stratify else None)
@@ -33,9 +42,16 @@ def _cut(index: np.ndarray, y: np.ndarray, fraction: float, stratify: bool, seed
     return np.sort(keep), np.sort(cut)
 
 
-def split_dataset(y: np.ndarray, cfg: SplitConfig, seed: int) -> Split:
-    """Test first (fraction of all), then validation (fraction of the rest), as the original recipe did."""
+def split_dataset(y: np.ndarray, cfg: SplitConfig, seed: int, groups: Optional[list[str]] = None) -> Split:
+    """Test first (fraction of all), then validation (fraction of the rest), as the original recipe did.
+    With split.group_by: participant, no signer appears in two splits."""
     index = np.arange(len(y))
-    rest, test = _cut(index, y, cfg.test_fraction, cfg.stratify, seed, "test")
-    train, val = _cut(rest, y, cfg.validation_fraction, cfg.stratify, seed + 1, "validation")
+    grouped = None
+    if cfg.group_by == "participant":
+        if groups is None:
+            raise DataError("split.group_by: participant needs participant ids, which only the ISLR parquet "
+                            "format (train.csv participant_id) carries; set split.group_by: none")
+        grouped = np.asarray(groups)
+    rest, test = _cut(index, y, cfg.test_fraction, cfg.stratify, seed, "test", grouped)
+    train, val = _cut(rest, y, cfg.validation_fraction, cfg.stratify, seed + 1, "validation", grouped)
     return Split(train, val, test)

@@ -1,0 +1,127 @@
+"""Kaggle ISLR layout: `train.csv` (path, participant_id, sequence_id, sign) plus one long-format
+parquet per sequence (frame, type, landmark_index, x, y, z).
+
+Landmarks are placed by `type` and `landmark_index`, never by row order (files in
+the wild order the types differently).  NaN means "not detected": it becomes 0,
+the convention of the .npy layouts, and every such frame is counted.  Frame
+numbers need not start at 0; gaps are missing frames.  The landmark subset
+(data.landmarks) maps onto the same feature order as the .npy layouts: pose,
+face or lips, left hand, right hand, x/y/z each - so pose + hands is the 225 layout.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest
+from signtrain.errors import DataError
+
+PART_SIZES = {"pose": 33, "face": 468, "lips": 40, "left_hand": 21, "right_hand": 21}
+PART_ORDER = ("pose", "face", "lips", "left_hand", "right_hand")
+# MediaPipe face-mesh indices of the lips (the subset the ISLR winners used).
+LIPS = (0, 61, 185, 40, 39, 37, 267, 269, 270, 409, 291, 146, 91, 181, 84, 17, 314, 405, 321, 375,
+        78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+REQUIRED = ("path", "participant_id", "sequence_id", "sign")
+
+
+def is_islr(root: Path) -> bool:
+    return (root / "train.csv").is_file()
+
+
+def feature_columns(parts: tuple[str, ...]) -> dict[str, tuple[int, np.ndarray]]:
+    """part -> (source type in the file, column of each landmark index; -1 = not used)."""
+    columns, offset = {}, 0
+    for part in PART_ORDER:
+        if part not in parts:
+            continue
+        source = "face" if part == "lips" else part
+        where = np.full(PART_SIZES[source], -1, dtype=np.int64)
+        chosen = LIPS if part == "lips" else range(PART_SIZES[part])
+        for k, landmark in enumerate(chosen):
+            where[landmark] = offset + 3 * k
+        columns[part] = (source, where)
+        offset += 3 * PART_SIZES[part]
+    return columns
+
+
+def width_of(parts: tuple[str, ...]) -> int:
+    return sum(3 * PART_SIZES[p] for p in parts)
+
+
+def _read_index(root: Path) -> list[dict[str, str]]:
+    with open(root / "train.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DataError(f"{root / 'train.csv'}: missing column(s) {', '.join(missing)}; "
+                            f"expected {', '.join(REQUIRED)}")
+        return list(reader)
+
+
+def read_sequence(path: Path, columns: dict[str, tuple[int, np.ndarray]], width: int) -> RawSequence:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path, columns=["frame", "type", "landmark_index", "x", "y", "z"])
+    except Exception as exc:  # noqa: BLE001 - reported as a corrupt file
+        return RawSequence(np.zeros(0, np.int64), [], error=f"unreadable parquet ({str(exc)[:120]})")
+    frame = table.column("frame").to_numpy()
+    if len(frame) == 0:
+        return RawSequence(np.zeros(0, np.int64), [], error="no rows")
+    kind = table.column("type").to_numpy(zero_copy_only=False)
+    index = table.column("landmark_index").to_numpy()
+    xyz = np.stack([table.column(c).to_numpy(zero_copy_only=False) for c in ("x", "y", "z")], axis=1)
+    frames, row_frame = np.unique(frame, return_inverse=True)
+    out = np.zeros((len(frames), width), dtype=np.float32)
+    for source, where in columns.values():
+        rows = np.flatnonzero(kind == source)
+        landmark = index[rows]
+        inside = (landmark >= 0) & (landmark < len(where))
+        rows, landmark = rows[inside], landmark[inside]
+        col = where[landmark]
+        used = col >= 0
+        rows, col = rows[used], col[used]
+        for d in range(3):
+            out[row_frame[rows], col + d] = xyz[rows, d]
+    nan = np.isnan(out)
+    nan_frames = int(nan.any(axis=1).sum())
+    out[nan] = 0.0
+    indices = (frames - frames.min()).astype(np.int64)
+    return RawSequence(indices, [], out, content_digest(out, []), nan_missing_frames=nan_frames)
+
+
+def read_tree(root: Path, signs: Optional[tuple[str, ...]], landmarks: tuple[str, ...]) -> RawTree:
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise DataError(f"{root}: reading ISLR parquet files needs pyarrow: pip install 'signtrain[parquet]'") from None
+    rows = _read_index(root)
+    present = sorted({r["sign"] for r in rows})
+    if signs:
+        absent = [s for s in signs if s not in present]
+        if absent:
+            raise DataError(f"sign '{absent[0]}' listed in data.signs is not in {root / 'train.csv'}")
+        labels = list(signs)
+    else:
+        labels = present
+    number = {name: i for i, name in enumerate(labels)}
+    columns = feature_columns(landmarks)
+    width = width_of(landmarks)
+    issues: list[Issue] = []
+    tree = RawTree("islr_parquet", labels, [], [], [], issues, groups=[])
+    for row in rows:
+        if row["sign"] not in number:
+            continue
+        path = root / row["path"]
+        if not path.is_file():
+            issues.append(Issue("error", "missing_file", str(path), "listed in train.csv but not on disk"))
+            continue
+        tree.signs.append(number[row["sign"]])
+        tree.sources.append(str(path))
+        tree.raws.append(read_sequence(path, columns, width))
+        tree.groups.append(row["participant_id"])
+    return tree
