@@ -29,6 +29,7 @@ SetOpt = typer.Option(None, "--set", "-s", metavar="KEY=VALUE",
                       help="Override one config key, e.g. --set train.epochs=5 (repeatable).")
 DataOpt = typer.Option(None, "--data", "-d", help="Data folder; shortcut for --set data.path=PATH.")
 OutputOpt = typer.Option(None, "--output", "-o", help="Output folder; shortcut for --set output.dir=DIR.")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Read the tree afresh and write no cache (data.cache: false).")
 
 
 def _guard(work: Callable[[], T]) -> T:
@@ -81,6 +82,7 @@ def validate_data(
     overrides: Optional[List[str]] = SetOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too (a CI gate)."),
+    no_cache: bool = NoCacheOpt,
 ) -> None:
     """Check a dataset: what is in it, what is wrong with it, and whether it fits the config."""
     from signtrain import ui
@@ -89,7 +91,7 @@ def validate_data(
     from signtrain.validation import build_report
 
     def work() -> int:
-        cfg = load_config(config, overrides, data=str(path))
+        cfg = load_config(config, [*(overrides or []), *(["data.cache=false"] if no_cache else [])], data=str(path))
         declared = cfg.data.features_per_frame if (config or overrides) else None
         if declared is None:
             cfg = replace(cfg, data={"features_per_frame": None})
@@ -105,6 +107,27 @@ def validate_data(
 
 
 @app.command()
+def convert(
+    source: Path = typer.Argument(..., help="Any tree signtrain reads (MP_Data, .npy, ISLR parquet, CSV)."),
+    destination: Path = typer.Argument(..., help="New MP_Data folder, or a .npz file for one compact array."),
+    config: Optional[Path] = ConfigOpt,
+    overrides: Optional[List[str]] = SetOpt,
+) -> None:
+    """Write a dataset as an MP_Data tree or as one compact .npz array file, with its labels."""
+    from signtrain import ui
+    from signtrain.config import load_config
+    from signtrain.convert import convert as run_convert
+
+    def work() -> int:
+        cfg = load_config(config, [*(overrides or []), "data.features_per_frame=null"], data=str(source))
+        summary = run_convert(cfg.data, destination)
+        ui.make_console().print(summary, markup=False)
+        return 0
+
+    raise typer.Exit(_guard(work))
+
+
+@app.command()
 def train(
     config: Optional[Path] = ConfigOpt,
     overrides: Optional[List[str]] = SetOpt,
@@ -112,6 +135,7 @@ def train(
     output: Optional[str] = OutputOpt,
     resume: bool = typer.Option(False, "--resume", help="Continue from the last epoch saved in the output folder."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="One plain line per epoch instead of the live display."),
+    no_cache: bool = NoCacheOpt,
 ) -> None:
     """Train the sequence classifier of the config and write the model and everything it needs."""
     from signtrain import ui
@@ -120,7 +144,7 @@ def train(
     from signtrain.train import train as run_training
 
     def work() -> int:
-        cfg = load_config(config, overrides, data, output)
+        cfg = load_config(config, [*(overrides or []), *(["data.cache=false"] if no_cache else [])], data, output)
         import_tensorflow()
         console = ui.make_console()
         display = ui.TrainingDisplay(console, live=False if quiet else None)
@@ -141,6 +165,7 @@ def evaluate(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for report.json, per_sign.csv "
                                           "and confusion_matrix.png (default: evaluation/ beside the model)."),
     normalize: bool = typer.Option(False, "--normalize", help="Show the confusion matrix as row shares."),
+    no_cache: bool = NoCacheOpt,
 ) -> None:
     """Evaluate a trained model: accuracy, per-sign precision/recall/F1, confusion matrix, throughput."""
     from signtrain import ui
@@ -148,7 +173,7 @@ def evaluate(
     from signtrain.evaluate import write_report
 
     def work() -> int:
-        report = run_evaluation(model, data, split)
+        report = run_evaluation(model, data, split, use_cache=not no_cache)
         write_report(report, output or model.parent / "evaluation")
         if as_json:
             ui.print_json(report.to_dict())

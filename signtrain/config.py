@@ -363,6 +363,14 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any, source: str) -> N
     section[parts[1]] = value
 
 
+def _is_text_field(dotted: str) -> bool:
+    section, _, name = dotted.partition(".")
+    cls = _sections().get(section)
+    if cls is None or name not in {f.name for f in dataclasses.fields(cls)}:
+        return False
+    return typing.get_type_hints(cls)[name] in (str, Optional[str])
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """'train.epochs=5' -> ('train.epochs', 5)."""
     if "=" not in text:
@@ -396,6 +404,8 @@ def load_config(path: Optional[Path] = None, overrides: Optional[list[str]] = No
     tree = {k: dict(v or {}) for k, v in tree.items()}
     for text in overrides or []:
         key, value = parse_override(text)
+        if _is_text_field(key) and value is not None and not isinstance(value, str):
+            value = text.partition("=")[2].strip()  # e.g. csv_columns=2: would read as a YAML mapping
         _set_dotted(tree, key, value, f"--set {text}")
         # A bad override is reported as the override, not as the file.
         section = key.split(".")[0]

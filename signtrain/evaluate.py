@@ -108,10 +108,10 @@ def _balanced(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         return float(balanced_accuracy_score(y_true, y_pred))
 
 
-def _training_split(predictor: Predictor, split: str) -> tuple[SequenceDataset, list[str]]:
+def _training_split(predictor: Predictor, split: str, use_cache: bool = True) -> tuple[SequenceDataset, list[str]]:
     meta = predictor.metadata
     config = build_config(meta["config"])
-    config = replace(config, data={"path": meta["data"]["path"]})
+    config = replace(config, data={"path": meta["data"]["path"], "cache": use_cache and config.data.cache})
     if not Path(meta["data"]["path"]).exists():
         raise DataError(f"the training data {meta['data']['path']} is gone; pass --data PATH to evaluate on a tree")
     ds = load_dataset(config.data)
@@ -139,10 +139,11 @@ def _training_split(predictor: Predictor, split: str) -> tuple[SequenceDataset, 
     return ds.subset(np.array([where[s] for s in wanted])), notes
 
 
-def _other_tree(predictor: Predictor, path: str) -> tuple[SequenceDataset, list[str]]:
+def _other_tree(predictor: Predictor, path: str, use_cache: bool = True) -> tuple[SequenceDataset, list[str]]:
     """A tree given with --data: check it fits the model, then map its signs to the model's."""
     config = build_config(predictor.metadata["config"])
-    config = replace(config, data={"path": path, "features_per_frame": None, "signs": None})
+    config = replace(config, data={"path": path, "features_per_frame": None, "signs": None, "format": "auto",
+                                   "cache": use_cache and config.data.cache})
     ds = load_dataset(config.data)
     if ds.feature_length != predictor.feature_length:
         raise DataError(f"{path}: frames hold {describe(ds.feature_length)} values, but the model was trained on "
@@ -179,13 +180,14 @@ def held_out(predictor: Predictor, data: Optional[str], limit: int,
     return ds, split
 
 
-def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] = None) -> EvalReport:
+def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] = None,
+             use_cache: bool = True) -> EvalReport:
     if split is not None and split not in SPLITS:
         raise ConfigError(f"--split {split}: choose one of {', '.join(SPLITS)}")
     predictor = load_predictor(model_path)
     if data is None:
         split = split or "test"
-        ds, notes = _training_split(predictor, split)
+        ds, notes = _training_split(predictor, split, use_cache)
     else:
         if split not in (None, "all"):
             raise ConfigError(f"--split {split} applies to the training data; with --data the whole tree is evaluated")

@@ -58,6 +58,9 @@ def render_data_report(report: Any, console: Console) -> None:
     head.add_row("Frames", f"{s['missing_frames']} missing, {s['zero_frames']} all-zero, "
                  f"{s['corrupt_frames']} corrupt, {s['bad_length_frames']} wrong length, "
                  f"{s['nonfinite_frames']} NaN/inf")
+    if s["nan_missing_frames"] or s["padded_vectors"]:
+        head.add_row("Not detected", f"{s['nan_missing_frames']} frames with NaN landmarks set to 0, "
+                     f"{s['padded_vectors']} short rows padded with 0")
     head.add_row("Fit to length", f"{s['padded_frames']} frames padded, {s['truncated_frames']} truncated")
     if s["hand_absent"]:
         head.add_row("Hand absent", ", ".join(f"{k}: {v} sequences" for k, v in s["hand_absent"].items()))

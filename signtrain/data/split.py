@@ -25,10 +25,12 @@ def _cut(index: np.ndarray, y: np.ndarray, fraction: float, stratify: bool, seed
     if fraction <= 0:
         return index, index[:0]
     if groups is not None:
-        folds = max(2, round(1 / fraction))
-        if len(np.unique(groups[index])) < folds:
-            raise DataError(f"split.group_by: participant needs at least {folds} signers to hold out "
-                            f"split.{what}_fraction={fraction}; found {len(np.unique(groups[index]))}")
+        signers = len(np.unique(groups[index]))
+        if signers < 2:
+            raise DataError(f"split.group_by: participant needs at least 2 signers to hold out {what} "
+                            f"sequences; found {signers}")
+        # one fold of k holds out about 1/k of the signers (never fewer than one whole signer)
+        folds = min(max(2, round(1 / fraction)), signers)
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         keep, cut = next(splitter.split(index, y[index], groups[index]))
         return np.sort(index[keep]), np.sort(index[cut])
