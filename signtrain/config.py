@@ -55,6 +55,9 @@ class DataConfig:
     csv_columns: Optional[str] = _opt(None, "CSV fields kept, as start:stop (e.g. '2:' drops two leading values)")
     cache: bool = _opt(True, "keep a consolidated, memory-mappable copy of the tree for instant reloads")
     cache_dir: Optional[str] = _opt(None, "where caches live; null = $XDG_CACHE_HOME/signtrain or ~/.cache/signtrain")
+    cache_check: str = _opt("files", "how a changed tree is detected: stat every file, or only folders (much "
+                            "faster on millions of files; misses a file rewritten in place)",
+                            choices=("files", "folders"))
     stream: bool = _opt(False, "train from the memory-mapped cache batch by batch (bounded memory)")
     workers: int = _opt(1, "reader processes; 0 = one per CPU core (1 measured fastest on 2 cores)", min=0)
 

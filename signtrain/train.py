@@ -76,7 +76,7 @@ def dataset_summary(ds: SequenceDataset, split: Split) -> dict:
     counts = np.bincount(ds.y, minlength=len(ds.labels))
     layout = detect_layout(ds.feature_length)
     return {
-        "path": ds.root, "signs": len(ds.labels), "sequences": len(ds),
+        "path": ds.root, "format": ds.format, "from_cache": ds.from_cache, "signs": len(ds.labels), "sequences": len(ds),
         "per_sign": dict(zip(ds.labels, counts.tolist())),
         "train": len(split.train), "val": len(split.val), "test": len(split.test),
         "sequence_length": ds.sequence_length, "features": ds.feature_length,

@@ -48,7 +48,7 @@ def render_data_report(report: Any, console: Console) -> None:
     s = report.summary
     parts = ", ".join(s["body_parts"]) or "unknown body parts"
     head = Table.grid(padding=(0, 2))
-    head.add_row("Data", f"{s['path']} ({s['format']})")
+    head.add_row("Data", f"{s['path']} ({s['format']}{', from the cache' if s['from_cache'] else ''})")
     head.add_row("Signs / sequences", f"{s['signs']} / {s['sequences']}")
     head.add_row("Frames per sequence", f"min {s['frames_min']}, median {s['frames_median']:g}, max {s['frames_max']}"
                  f" (model reads {s['sequence_length']})")
@@ -114,7 +114,8 @@ def _loss(value: Any) -> str:
 
 def render_dataset_panel(summary: dict, console: Console) -> None:
     grid = Table.grid(padding=(0, 2))
-    grid.add_row("Data", summary["path"])
+    grid.add_row("Data", f"{summary['path']} ({summary['format']}"
+                 f"{', from the cache' if summary['from_cache'] else ''})")
     signs = ", ".join(f"{name} {n}" for name, n in list(summary["per_sign"].items())[:12])
     more = summary["signs"] - 12
     grid.add_row("Signs", f"{summary['signs']}: {signs}" + (f", … {more} more" if more > 0 else ""))

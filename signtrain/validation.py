@@ -148,6 +148,7 @@ def build_report(ds: SequenceDataset, config: Config, config_features: Optional[
     summary = {
         "path": ds.root,
         "format": ds.format,
+        "from_cache": ds.from_cache,
         "signs": len(ds.labels),
         "sequences": len(ds),
         "frames_min": int(lengths.min()),

@@ -221,3 +221,15 @@ def test_train_and_evaluate_on_parquet_and_csv(islr, tmp_path):
         result = train(config)
         report = evaluate(tmp_path / root.name / "m" / "lstm_model.h5")
         assert report.accuracy == result.test_accuracy
+
+
+def test_folder_check_sees_added_and_removed_frames(tree, tmp_path):
+    root = tree(signs=("a", "b"), sequences=3, frames=6, features=63)
+    c = cfg(root, f"data.cache_dir={tmp_path / 'cache'}", "data.cache_check=folders", "data.sequence_length=8")
+    load_dataset(c)
+    assert isinstance(load_dataset(c).X, np.memmap)
+    np.save(root / "b" / "1" / "6.npy", np.full(63, 3.0))
+    grown = load_dataset(c)
+    assert not isinstance(grown.X, np.memmap) and grown.lengths[4] == 7
+    (root / "b" / "1" / "6.npy").unlink()
+    assert load_dataset(c).lengths[4] == 6

@@ -18,7 +18,7 @@ __all__ = ["DEFECT_KINDS", "Issue", "SequenceDataset", "detect_format", "load_da
            "reader_settings", "usable_sequences"]
 
 # keys that do not change what is read (so do not change the cache key)
-_NOT_READER = ("path", "workers", "cache", "cache_dir", "stream")
+_NOT_READER = ("path", "workers", "cache", "cache_dir", "cache_check", "stream")
 
 
 def detect_format(root: Path, setting: str) -> str:
@@ -78,7 +78,7 @@ def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
     """
     root = Path(cfg.path)
     settings = reader_settings(cfg)
-    fingerprint = cache.tree_fingerprint(root) if cfg.cache and root.is_dir() else ""
+    fingerprint = cache.tree_fingerprint(root, cfg.cache_check) if cfg.cache and root.is_dir() else ""
     if fingerprint:
         cached = cache.load(root, settings, cfg.cache_dir, fingerprint)
         if cached is not None:

@@ -27,7 +27,7 @@ from signtrain import artifacts
 from signtrain.data.dataset import Issue, SequenceDataset
 
 VERSION = 1
-_EDGE = 1 << 20  # bytes of X.npy hashed at each end
+_EDGE = 1 << 16  # bytes of X.npy hashed at each end
 
 
 def cache_root(setting: Optional[str]) -> Path:
@@ -37,8 +37,12 @@ def cache_root(setting: Optional[str]) -> Path:
     return Path(base) / "signtrain"
 
 
-def tree_fingerprint(root: Path) -> str:
-    """Hash of every file's relative path, size and modification time under root."""
+def tree_fingerprint(root: Path, check: str = "files") -> str:
+    """Hash of the relative path, size and modification time of every file under root
+    (check='files'), or of every folder only (check='folders': ~30x fewer stats on MP_Data, and
+    it sees any frame or sequence added, removed or renamed, but not a file rewritten in place)."""
+    if check == "folders":
+        return hashlib.blake2b(_folder_listing(root), digest_size=16).hexdigest()
     listing: Optional[bytes] = None
     if sys.platform.startswith("linux") and shutil.which("find"):
         # GNU find stats in C: about twice as fast as a Python walk on large trees
@@ -48,12 +52,27 @@ def tree_fingerprint(root: Path) -> str:
     if listing is None:
         rows = []
         for folder, _, files in os.walk(root):
-            for name in files:
-                path = os.path.join(folder, name)
+            for path in (os.path.join(folder, n) for n in files):
                 st = os.stat(path)
                 rows.append(f"{os.path.relpath(path, root)}\t{st.st_size}\t{st.st_mtime_ns}".encode())
         listing = b"\n".join(sorted(rows))
     return hashlib.blake2b(listing, digest_size=16).hexdigest()
+
+
+def _folder_listing(root: Path) -> bytes:
+    """Every folder's path and modification time.  A folder whose link count is 2 has no
+    subfolders (POSIX file systems), so its files are never listed: a sequence of frames
+    costs one stat."""
+    rows, stack = [], [str(root)]
+    while stack:
+        folder = stack.pop()
+        st = os.stat(folder)
+        rows.append(f"{os.path.relpath(folder, root)}\t{st.st_mtime_ns}".encode())
+        if st.st_nlink == 2:
+            continue
+        with os.scandir(folder) as entries:
+            stack.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
+    return b"\n".join(sorted(rows))
 
 
 def _folder(root: Path, settings: dict, setting: Optional[str]) -> Path:
@@ -94,7 +113,7 @@ def load(root: Path, settings: dict, setting: Optional[str], fingerprint: str) -
         feature_length=index["feature_length"], defects=defects, digests=index["digests"],
         issues=[Issue(**i) for i in index["issues"]],
         vector_lengths=Counter({int(k): v for k, v in index["vector_lengths"].items()}),
-        format=index["format"], root=index["root"], groups=index["groups"])
+        format=index["format"], root=index["root"], groups=index["groups"], from_cache=True)
 
 
 def store(root: Path, settings: dict, setting: Optional[str], fingerprint: str,

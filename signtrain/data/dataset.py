@@ -91,6 +91,7 @@ class SequenceDataset:
     format: str = "mp_data"
     root: str = ""
     groups: Optional[list[str]] = None  # signer per sequence (ISLR participant_id), for grouped splits
+    from_cache: bool = False            # loaded from the consolidated cache, not the files
 
     def __len__(self) -> int:
         return len(self.y)
