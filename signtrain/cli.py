@@ -149,7 +149,8 @@ def train(
         console = ui.make_console()
         display = ui.TrainingDisplay(console, live=False if quiet else None)
         result = run_training(cfg, display, resume=resume)
-        ui.render_train_summary(result, console)
+        if result.is_chief:
+            ui.render_train_summary(result, console)
         return 130 if result.interrupted else 0
 
     raise typer.Exit(_guard(work))

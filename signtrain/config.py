@@ -116,6 +116,11 @@ class TrainConfig:
     reduce_lr_patience: Optional[int] = _opt(20, "epochs without improvement before reducing; null = never", min=1)
     min_learning_rate: float = _opt(0.0, "lower bound for reduce-LR", min=0.0)
     tensorboard: bool = _opt(True, "write TensorBoard logs to output.log_dir")
+    distribute: str = _opt("none", "none | auto (mirrored when >1 GPU) | mirrored (GPUs or train.devices) | "
+                           "multi_worker (hosts, from TF_CONFIG)", choices=("none", "auto", "mirrored", "multi_worker"))
+    devices: Optional[tuple[str, ...]] = _opt(None, "mirrored: devices to use, e.g. ['/gpu:0', '/gpu:1']; null = all GPUs")
+    scale_learning_rate: bool = _opt(False, "multiply the learning rate by the number of replicas (linear rule)")
+    mixed_precision: bool = _opt(False, "float16 compute on a GPU (refused on a CPU, where it is slower)")
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ import numpy as np
 
 from signtrain import artifacts
 from signtrain.artifacts import RunPaths
-from signtrain.config import Config
+from signtrain.config import Config, replace
 from signtrain.data import SequenceDataset, load_dataset
 from signtrain.data.preprocess import Normalizer
 from signtrain.data.split import Split, split_dataset
 from signtrain.errors import ConfigError, DataError, ModelError
 from signtrain.layouts import detect_layout
 from signtrain.predictor import keras_runner
+from signtrain.runtime import import_tensorflow
 
 
 
@@ -70,6 +71,7 @@ class TrainResult:
     saved_as: str                   # 'full' | 'weights'
     save_error: Optional[str]
     metrics: dict = field(default_factory=dict)
+    is_chief: bool = True           # False on the other workers of a multi-worker run (nothing kept)
 
 
 def dataset_summary(ds: SequenceDataset, split: Split) -> dict:
@@ -236,12 +238,13 @@ def _restore_callbacks(state: dict, named: dict, checkpoint: Path) -> None:
 # ---------------------------------------------------------------- the run
 
 
-def _seed(seed: int) -> None:
+def _seed(seed: int, deterministic: bool = True) -> None:
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic:  # collective all-reduce has no deterministic kernels: skipped under a strategy
+        tf.config.experimental.enable_op_determinism()
 
 
 def _datasets(prepared: Prepared, batch_size: int, seed: int) -> tuple[Any, Any]:
@@ -282,38 +285,60 @@ def _streamed(prepared: Prepared, index: np.ndarray, batch_size: int, rng: Optio
             .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2))
 
 
-def compile_model(model: Any, config: Config) -> None:
+def compile_model(model: Any, config: Config, plan: Any = None) -> None:
     import keras
 
+    from signtrain.distribute import learning_rate
+
     t = config.train
-    optimizer = keras.optimizers.Adam(learning_rate=t.learning_rate, epsilon=t.optimizer_epsilon,
-                                      clipnorm=t.clipnorm)
+    lr = learning_rate(t, plan) if plan is not None else t.learning_rate
+    optimizer = keras.optimizers.Adam(learning_rate=lr, epsilon=t.optimizer_epsilon, clipnorm=t.clipnorm)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
 def train(config: Config, listener: Optional[Listener] = None, resume: bool = False) -> TrainResult:
-    listener = listener or _Silent()
-    paths = RunPaths.from_config(config.output)
-    resume_state = _load_resume_state(paths) if resume else None
-    prepared = prepare(config)
-    listener.on_data(prepared.summary)
+    from signtrain.distribute import make_plan, worker_output
 
+    listener = listener or _Silent()
+    import_tensorflow()
+    plan = make_plan(config.train, config.model)  # before any other TensorFlow work
+    prepared = prepare(config)
+    if not plan.is_chief:
+        listener = _Silent()  # only the chief renders
+    listener.on_data(prepared.summary)
+    for note in plan.notes:
+        listener.on_message(note)
+    with worker_output(plan, config.output.dir) as out:
+        result = _fit(replace(config, output={"dir": out}), prepared, plan, listener, resume)
+    result.is_chief = plan.is_chief
+    return result
+
+
+def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resume: bool) -> TrainResult:
     import keras
 
+    from signtrain.distribute import prepare_model, shard_by_data
     from signtrain.model import build_model, should_unroll
 
-    _seed(config.train.seed)
+    paths = RunPaths.from_config(config.output)
+    resume_state = _load_resume_state(paths) if resume else None
+    _seed(config.train.seed, deterministic=plan.strategy is None)
     ds, split = prepared.dataset, prepared.split
     paths.log_dir.mkdir(parents=True, exist_ok=True)
-    if resume_state:
-        model = keras.models.load_model(paths.resume_model)
-        initial_epoch = resume_state["epoch"] + 1
-    else:
-        unroll = should_unroll(config.model.unroll, ds.sequence_length, len(split.train) * config.train.epochs)
-        model = build_model(config.model, ds.sequence_length, ds.feature_length, len(ds.labels), unroll=unroll)
-        compile_model(model, config)
-        initial_epoch = 0
+    with plan.scope():
+        if resume_state:
+            model = keras.models.load_model(paths.resume_model)
+            initial_epoch = resume_state["epoch"] + 1
+        else:
+            unroll = should_unroll(config.model.unroll, ds.sequence_length, len(split.train) * config.train.epochs)
+            model = build_model(config.model, ds.sequence_length, ds.feature_length, len(ds.labels), unroll=unroll)
+            compile_model(model, config, plan)
+            initial_epoch = 0
+    prepare_model(model, plan, config.train.batch_size, ds.sequence_length, ds.feature_length)
     train_data, val_data = _datasets(prepared, config.train.batch_size, config.train.seed)
+    if plan.strategy is not None:
+        train_data = shard_by_data(train_data)
+        val_data = shard_by_data(val_data) if val_data is not None else None
     steps = -(-len(split.train) // config.train.batch_size)
     listener.on_train_begin({"epochs": config.train.epochs, "steps": steps, "initial_epoch": initial_epoch})
 
@@ -340,7 +365,7 @@ def train(config: Config, listener: Optional[Listener] = None, resume: bool = Fa
         paths=paths, test_accuracy=test_accuracy, test_loss=test_loss, best_epoch=best.best_epoch + 1,
         best_monitor=best.best, epochs_run=epochs_run, train_seconds=seconds,
         interrupted=interrupt.requested, saved_as="full", save_error=None)
-    _save_all(model, config, prepared, result, named["monitor"])
+    _save_all(model, config, prepared, result, named["monitor"], plan)
     return result
 
 
@@ -354,7 +379,8 @@ def _load_resume_state(paths: RunPaths) -> dict:
         raise ModelError(f"{paths.resume_state}: unreadable resume state ({exc}); train without --resume") from None
 
 
-def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResult, monitor: str) -> None:
+def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResult, monitor: str,
+              plan: Any) -> None:
     """Model (staged), normalisation, metadata and metrics: each file atomic."""
     paths, ds, split, norm = result.paths, prepared.dataset, prepared.split, prepared.normalizer
     artifacts.save_preprocess(paths.preprocess, norm.mean, norm.std, norm.epsilon, norm.mode)
@@ -394,5 +420,6 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "epochs_run": result.epochs_run, "train_seconds": round(result.train_seconds, 3),
         "train_sequences": len(split.train), "val_sequences": len(split.val), "test_sequences": len(split.test),
         "interrupted": result.interrupted, "saved_as": kind,
+        "distribute": plan.kind, "replicas": plan.replicas,
     }
     artifacts.write_json(paths.metrics, result.metrics)
