@@ -42,6 +42,8 @@ class DataConfig:
     bad_frame: str = _opt("zero", "a corrupt or wrong-length frame file", choices=("zero", "skip", "drop_sequence"))
     zero_frame: str = _opt("keep", "an all-zero frame (nothing detected)", choices=("keep", "drop"))
     nan_to_zero: bool = _opt(False, "replace NaN/inf by 0 (false: NaN/inf in the data is an error)")
+    resample: bool = _opt(False, "bring every sequence to sequence_length by resampling its frames (nearest) "
+                          "instead of padding or truncating")
     truncate: str = _opt("keep_start", "frames kept from a sequence longer than sequence_length",
                          choices=("keep_start", "keep_center", "keep_end"))
     landmarks: tuple[str, ...] = _opt(["pose", "left_hand", "right_hand"],
@@ -76,11 +78,33 @@ class PreprocessConfig:
     normalization: str = _opt("global", "global mean/std, per-feature mean/std, or none",
                               choices=("global", "per_feature", "none"))
     epsilon: float = _opt(1e-8, "added to std before dividing", min=0.0)
+    sort_hands: bool = _opt(False, "order the two hand slots left/right by wrist x")
+    hand_normalization: bool = _opt(False, "centre each hand on its wrist, scale by its size (wrist row keeps "
+                                    "the hand's position)")
+    body_normalization: bool = _opt(False, "centre the pose between the shoulders, scale by shoulder width")
+    parts: Optional[tuple[str, ...]] = _opt(None, "body parts kept, e.g. [pose, left_hand, right_hand]; null = all",
+                                            choices=("pose", "face", "left_hand", "right_hand", "hand"))
+    presence: bool = _opt(False, "a 0/1 flag per body part: undetected parts stay 0, flagged absent")
+    velocity: bool = _opt(False, "append frame-to-frame differences")
+
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    rotation: float = _opt(0.0, "training only: random rotation up to this many degrees", min=0.0, max=90.0)
+    scale: float = _opt(0.0, "random scale up to this fraction, e.g. 0.1 = 0.9-1.1x", min=0.0, max=0.9)
+    shift: float = _opt(0.0, "random shift up to this fraction of the image", min=0.0, max=0.5)
+    noise: float = _opt(0.0, "Gaussian noise (standard deviation, image units) on x, y, z", min=0.0)
+    mirror: bool = _opt(False, "mirror half the sequences left-right, swapping the hands (changes some signs)")
+    speed: float = _opt(0.0, "random speed change up to this fraction, e.g. 0.2 = 0.8-1.2x", min=0.0, max=0.9)
+    frame_dropout: float = _opt(0.0, "probability of dropping each frame", min=0.0, max=0.9)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    kind: str = _opt("lstm", "recurrent layer kind", choices=("lstm", "gru"))
+    kind: str = _opt("lstm", "recurrent layer kind", choices=("lstm", "gru", "bilstm"))
+    conv_filters: tuple[int, ...] = _opt([], "1-D convolutions over time before the recurrent layers", min=1)
+    conv_kernel: int = _opt(5, "frames each convolution sees", min=1)
     units: tuple[int, ...] = _opt([128, 64, 32], "units of each recurrent layer, first to last", min=1)
     return_sequences: Union[bool, tuple[bool, ...]] = _opt(
         [True, True, False], "per layer; every layer followed by another must be true; "
@@ -115,6 +139,10 @@ class TrainConfig:
     reduce_lr_factor: float = _opt(0.1, "learning-rate factor on a plateau", min=0.0, max=1.0)
     reduce_lr_patience: Optional[int] = _opt(20, "epochs without improvement before reducing; null = never", min=1)
     min_learning_rate: float = _opt(0.0, "lower bound for reduce-LR", min=0.0)
+    lr_schedule: str = _opt("plateau", "plateau (reduce-LR on plateau) | cosine (decay to 0 over the epochs) | "
+                            "one_cycle (warm up 30%, then cosine)", choices=("plateau", "cosine", "one_cycle"))
+    label_smoothing: float = _opt(0.0, "soften the one-hot targets by this much", min=0.0, max=0.5)
+    class_weights: bool = _opt(False, "weight each sign by 1 / its share of the training split")
     tensorboard: bool = _opt(True, "write TensorBoard logs to output.log_dir")
     distribute: str = _opt("none", "none | auto (mirrored when >1 GPU) | mirrored (GPUs or train.devices) | "
                            "multi_worker (hosts, from TF_CONFIG)", choices=("none", "auto", "mirrored", "multi_worker"))
@@ -137,6 +165,7 @@ class Config:
     data: DataConfig = DataConfig()
     split: SplitConfig = SplitConfig()
     preprocess: PreprocessConfig = PreprocessConfig()
+    augment: AugmentConfig = AugmentConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     output: OutputConfig = OutputConfig()

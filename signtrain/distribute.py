@@ -117,13 +117,13 @@ def shard_by_data(dataset: Any) -> Any:
     return dataset.with_options(options)
 
 
-def prepare_model(model: Any, plan: Plan, batch: int, sequence_length: int, features: int) -> None:
+def prepare_model(model: Any, plan: Plan, batch: int, sequence_length: int, features: int, classes: int) -> None:
     """Keras 3.15 averages an eager sample batch across replicas before the first step, which fails
     under MultiWorkerMirroredStrategy (keras-team/keras#20585) and, under MirroredStrategy, on a
     batch that does not split evenly; build the model's metrics symbolically from shapes instead."""
     if plan.strategy is None:
         return
-    example = (np.zeros((batch, sequence_length, features), np.float32), np.zeros((batch,), np.int32))
+    example = (np.zeros((batch, sequence_length, features), np.float32), np.zeros((batch, classes), np.float32))
 
     def symbolic_build(iterator: Any = None, data_batch: Any = None) -> None:
         with model.distribute_strategy.scope():

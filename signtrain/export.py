@@ -28,6 +28,7 @@ import numpy as np
 from signtrain import artifacts
 from signtrain.config import build_config
 from signtrain.errors import ConfigError, ModelError
+from signtrain.features import transform, transform_numpy
 from signtrain.predictor import Predictor, load_predictor
 
 QUANTIZE = ("none", "float16", "dynamic", "int8")
@@ -99,23 +100,20 @@ def serving_function(predictor: Predictor, batch: Optional[int], unroll: bool = 
 
     meta = predictor.metadata
     T, F = predictor.sequence_length, predictor.feature_length
+    spec = predictor.spec
     model = predictor.model
     if batch is not None:
         config = build_config(meta["config"])
-        model = build_model(config.model, T, F, len(predictor.labels), batch_size=batch, unroll=unroll)
+        model = build_model(config.model, T, spec.output_length, len(predictor.labels), batch_size=batch,
+                            unroll=unroll)
         model.set_weights(predictor.model.get_weights())
     norm = predictor.normalizer
-    # numpy values become constants inside the graph (a tf.constant from outside would be a capture,
-    # which tf2onnx turns into a missing input)
-    mean = np.asarray(norm.mean, np.float32)
-    scale = np.asarray(norm.std, np.float32) + np.float32(norm.epsilon)
 
     @tf.function(input_signature=[tf.TensorSpec([batch, T, F], tf.float32, name="landmarks")])
     def serve(landmarks: Any) -> dict:
-        z = landmarks if norm.mode == "none" else (landmarks - mean) / scale
-        if norm.mask_zero_frames:
-            keep = tf.reduce_any(tf.not_equal(landmarks, 0.0), axis=-1, keepdims=True)
-            z = z * tf.cast(keep, tf.float32)
+        # the normaliser writes its statistics as numpy constants inside the graph (a captured
+        # tf.constant would become a missing input for tf2onnx)
+        z = norm.apply_tf(transform(landmarks, spec))
         return {"probabilities": model(z, training=False)}
 
     serve.keras_model = model  # keeps the variables alive with the function
@@ -215,8 +213,7 @@ def batch1_runner(fmt: str, path: Path, predictor: Predictor) -> Callable[[np.nd
 
     model = keras.models.load_model(path, compile=False)
     forward = tf.function(lambda x: model(x, training=False))
-    norm = predictor.normalizer
-    return lambda x: forward(tf.constant(norm.apply(x))).numpy()
+    return lambda x: forward(tf.constant(predictor.normalizer.apply(transform_numpy(x, predictor.spec)))).numpy()
 
 
 def tflite_ops(path: Path) -> list[str]:

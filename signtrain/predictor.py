@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from signtrain.artifacts import metadata_path, read_metadata
 from signtrain.config import build_config
 from signtrain.data.preprocess import Normalizer
 from signtrain.errors import ModelError
+from signtrain.features import FeatureSpec, transform_numpy
 
 PREDICT_BATCH = 256  # train and evaluate predict in the same batches, so their figures agree to the last digit
 
@@ -27,8 +28,9 @@ class Predictor:
     kind: str                      # keras | saved_model | tflite | onnx
     metadata: dict
     normalizer: Normalizer
-    run: Callable[[np.ndarray], np.ndarray]  # normalised [N, T, F] -> probabilities [N, classes]
+    run: Callable[[np.ndarray], np.ndarray]  # model inputs [N, T, F'] -> probabilities [N, classes]
     model: Any = None              # the Keras model, when there is one
+    spec: Optional[FeatureSpec] = None  # landmark features computed before normalising (None: in the graph)
 
     @property
     def labels(self) -> list[str]:
@@ -44,18 +46,22 @@ class Predictor:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Raw frames [N, T, F] (padded with zero frames) -> probabilities [N, classes]."""
-        return self.run(self.normalizer.apply(X))
+        features = transform_numpy(X, self.spec) if self.spec is not None else X
+        return self.run(self.normalizer.apply(features))
 
 
 def _keras_predictor(path: Path, metadata: dict) -> tuple[Callable, Any]:
     import keras
 
-    from signtrain.model import build_model
+    from signtrain.model import build_model, masked_conv_layer
+
+    masked_conv_layer()  # registers the custom layer before loading
 
     try:
         if metadata.get("saved_as") == "weights" or path.name.endswith(".weights.h5"):
             config = build_config(metadata["config"])
-            model = build_model(config.model, metadata["sequence_length"], metadata["feature_length"],
+            spec = FeatureSpec.from_config(config.preprocess, metadata["feature_length"])
+            model = build_model(config.model, metadata["sequence_length"], spec.output_length,
                                 len(metadata["labels"]))
             model.load_weights(path)
         else:
@@ -139,6 +145,9 @@ def load_predictor(path: Path) -> Predictor:
     import_tensorflow()
     run, model = LOADERS[kind](path, metadata)
     normalizer = Normalizer.from_dict(metadata["normalization"])
+    spec: Optional[FeatureSpec] = FeatureSpec.from_config(build_config(metadata["config"]).preprocess,
+                                                          metadata["feature_length"])
     if kind != "keras" and metadata["export"]["normalization_in_graph"]:
         normalizer = Normalizer("none", np.float32(0.0), np.float32(1.0), 0.0, mask_zero_frames=False)
-    return Predictor(path, kind, metadata, normalizer, run, model)
+        spec = None
+    return Predictor(path, kind, metadata, normalizer, run, model, spec)

@@ -21,6 +21,7 @@ from signtrain.artifacts import RunPaths
 from signtrain.config import Config, replace
 from signtrain.data import SequenceDataset, load_dataset
 from signtrain.data.preprocess import Normalizer
+from signtrain.features import FeatureSpec, transform_numpy
 from signtrain.data.split import Split, split_dataset
 from signtrain.errors import ConfigError, DataError, ModelError
 from signtrain.layouts import detect_layout
@@ -48,13 +49,18 @@ class _Silent:
 class Prepared:
     dataset: SequenceDataset
     split: Split
+    spec: FeatureSpec
     normalizer: Normalizer
-    X: Optional[np.ndarray]  # normalised, padding at exactly zero; None when streaming from disk
+    X: Optional[np.ndarray]  # model inputs (features, normalised, padding at 0); None when streaming
+    summary: dict
+
+    def features(self, raw: np.ndarray) -> np.ndarray:
+        return self.normalizer.apply(transform_numpy(raw, self.spec))
 
     def normalised(self, index: np.ndarray) -> np.ndarray:
         if self.X is not None:
             return self.X[index]
-        return self.normalizer.apply(np.asarray(self.dataset.X[np.sort(index)]))[np.argsort(np.argsort(index))]
+        return self.features(np.asarray(self.dataset.X[np.sort(index)]))[np.argsort(np.argsort(index))]
     summary: dict
 
 
@@ -98,11 +104,18 @@ def prepare(config: Config) -> Prepared:
     if len(ds.labels) < 2:
         raise DataError(f"{ds.root}: only one sign ({ds.labels[0]}); a classifier needs at least two")
     split = split_dataset(ds.y, config.split, config.train.seed, ds.groups)
-    normalizer = Normalizer.fit(ds.X, ds.lengths, split.train, config.preprocess,
-                                mask_zero_frames=config.model.mask_padding)
-    # Streaming keeps X on disk (memory-mapped cache) and normalises batch by batch.
-    X = None if config.data.stream else normalizer.apply(ds.X)
-    return Prepared(ds, split, normalizer, X, dataset_summary(ds, split))
+    spec = FeatureSpec.from_config(config.preprocess, ds.feature_length)
+    if spec.active:
+        import_tensorflow()  # the feature transform is TensorFlow code, shared with the exported graphs
+    # Streaming keeps X on disk (memory-mapped cache) and transforms batch by batch.
+    features = None if config.data.stream else transform_numpy(ds.X, spec)
+    normalizer = Normalizer.fit(features if features is not None else ds.X, ds.lengths, split.train,
+                                config.preprocess, mask_zero_frames=config.model.mask_padding,
+                                transform=None if features is not None else lambda raw: transform_numpy(raw, spec))
+    X = None if features is None else normalizer.apply(features)
+    summary = dataset_summary(ds, split)
+    summary["model_features"] = spec.output_length
+    return Prepared(ds, split, spec, normalizer, X, summary)
 
 
 # ---------------------------------------------------------------- Ctrl-C
@@ -194,7 +207,7 @@ def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: I
                               "cooldown_counter": reducer.cooldown_counter},
             })
 
-    callbacks = [Progress(), best, stopper, reducer, ResumeState(),
+    callbacks = [Progress(), best, stopper, *([reducer] if t.lr_schedule == "plateau" else []), ResumeState(),
                  keras.callbacks.CSVLogger(str(paths.history), append=resume_state is not None)]
     if t.tensorboard and not _has_tensorboard():
         listener.on_message("TensorBoard logs skipped: the tensorboard package is not installed "
@@ -247,53 +260,29 @@ def _seed(seed: int, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def _datasets(prepared: Prepared, batch_size: int, seed: int) -> tuple[Any, Any]:
-    import tensorflow as tf
-
-    y, split = prepared.dataset.y, prepared.split
-    if prepared.X is None:
-        train = _streamed(prepared, split.train, batch_size, np.random.default_rng(seed))
-        val = _streamed(prepared, split.val, batch_size, None) if len(split.val) else None
-        return train, val
-    X = prepared.X
-    train = (tf.data.Dataset.from_tensor_slices((X[split.train], y[split.train]))
-             .shuffle(len(split.train), seed=seed, reshuffle_each_iteration=True)
-             .batch(batch_size).prefetch(tf.data.AUTOTUNE))
-    val = None
-    if len(split.val):
-        val = (tf.data.Dataset.from_tensor_slices((X[split.val], y[split.val]))
-               .batch(batch_size).prefetch(tf.data.AUTOTUNE))
-    return train, val
-
-
-def _streamed(prepared: Prepared, index: np.ndarray, batch_size: int, rng: Optional[np.random.Generator]) -> Any:
-    """Batches read from the memory-mapped X and normalised on the fly: memory bounded by a few batches."""
-    import tensorflow as tf
-
-    ds, norm = prepared.dataset, prepared.normalizer
-    T, F = ds.X.shape[1], ds.X.shape[2]
-
-    def batches() -> Any:
-        order = rng.permutation(index) if rng is not None else index
-        for start in range(0, len(order), batch_size):
-            rows = np.sort(order[start:start + batch_size])  # sorted reads are sequential on disk
-            yield norm.apply(np.asarray(ds.X[rows])), ds.y[rows]
-
-    signature = (tf.TensorSpec([None, T, F], tf.float32), tf.TensorSpec([None], tf.int32))
-    steps = -(-len(index) // batch_size)
-    return (tf.data.Dataset.from_generator(batches, output_signature=signature)
-            .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2))
-
-
-def compile_model(model: Any, config: Config, plan: Any = None) -> None:
+def compile_model(model: Any, config: Config, plan: Any = None, steps: int = 1) -> None:
     import keras
 
     from signtrain.distribute import learning_rate
 
     t = config.train
     lr = learning_rate(t, plan) if plan is not None else t.learning_rate
+    if t.lr_schedule != "plateau":
+        lr = _schedule(t.lr_schedule, lr, t.epochs * steps)
     optimizer = keras.optimizers.Adam(learning_rate=lr, epsilon=t.optimizer_epsilon, clipnorm=t.clipnorm)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # one-hot targets, as the original recipe's to_categorical; label smoothing needs them
+    model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(label_smoothing=t.label_smoothing),
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+
+
+def _schedule(kind: str, peak: float, total_steps: int) -> Any:
+    import keras
+
+    if kind == "cosine":
+        return keras.optimizers.schedules.CosineDecay(peak, decay_steps=max(total_steps, 1))
+    warmup = max(int(total_steps * 0.3), 1)  # one-cycle: linear warm-up from peak/25, then cosine to 0
+    return keras.optimizers.schedules.CosineDecay(peak / 25, decay_steps=max(total_steps - warmup, 1),
+                                                  warmup_target=peak, warmup_steps=warmup)
 
 
 def train(config: Config, listener: Optional[Listener] = None, resume: bool = False) -> TrainResult:
@@ -318,7 +307,8 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resu
     import keras
 
     from signtrain.distribute import prepare_model, shard_by_data
-    from signtrain.model import build_model, should_unroll
+    from signtrain.model import build_model, masked_conv_layer, should_unroll
+    from signtrain.pipeline import training_data
 
     paths = RunPaths.from_config(config.output)
     resume_state = _load_resume_state(paths) if resume else None
@@ -327,15 +317,18 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resu
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     with plan.scope():
         if resume_state:
+            masked_conv_layer()  # registered before loading
             model = keras.models.load_model(paths.resume_model)
             initial_epoch = resume_state["epoch"] + 1
         else:
             unroll = should_unroll(config.model.unroll, ds.sequence_length, len(split.train) * config.train.epochs)
-            model = build_model(config.model, ds.sequence_length, ds.feature_length, len(ds.labels), unroll=unroll)
-            compile_model(model, config, plan)
+            model = build_model(config.model, ds.sequence_length, prepared.spec.output_length, len(ds.labels),
+                                unroll=unroll)
+            compile_model(model, config, plan, steps=-(-len(split.train) // config.train.batch_size))
             initial_epoch = 0
-    prepare_model(model, plan, config.train.batch_size, ds.sequence_length, ds.feature_length)
-    train_data, val_data = _datasets(prepared, config.train.batch_size, config.train.seed)
+    prepare_model(model, plan, config.train.batch_size, ds.sequence_length, prepared.spec.output_length,
+                  len(ds.labels))
+    train_data, val_data = training_data(prepared, config)
     if plan.strategy is not None:
         train_data = shard_by_data(train_data)
         val_data = shard_by_data(val_data) if val_data is not None else None

@@ -81,6 +81,12 @@ def fit_length(frames: np.ndarray, length: int, truncate: str) -> tuple[np.ndarr
     return out, length - n, 0
 
 
+def resample(frames: np.ndarray, length: int) -> np.ndarray:
+    """Nearest-frame resampling to `length` frames (never blends a detected hand with a missing one)."""
+    index = np.floor(np.linspace(0, len(frames) - 1, length) + 0.5).astype(int)
+    return np.ascontiguousarray(frames[index], dtype=np.float32)
+
+
 def assemble(raws: list[RawSequence], signs: list[int], sources: list[str], labels: list[str],
              width: int, cfg: DataConfig, issues: list[Issue], groups: Optional[list[str]] = None) -> SequenceDataset:
     """Apply policies and padding to every raw sequence -> SequenceDataset."""
@@ -99,7 +105,7 @@ def assemble(raws: list[RawSequence], signs: list[int], sources: list[str], labe
         if len(frames) == 0:
             issues.append(Issue("warning", "empty_sequence", source, "no usable frame left after the frame policies"))
             continue
-        fixed, padded, truncated = fit_length(frames, T, cfg.truncate)
+        fixed, padded, truncated = (resample(frames, T), 0, 0) if cfg.resample else fit_length(frames, T, cfg.truncate)
         counts[_COL["padded_frames"]] = padded
         counts[_COL["truncated_frames"]] = truncated
         kept.append((fixed, len(frames), sign, source, counts, raw.digest, groups[k] if groups else None))

@@ -11,6 +11,7 @@ deployed model and the Keras model see identical numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -27,22 +28,27 @@ class Normalizer:
 
     @classmethod
     def fit(cls, X: np.ndarray, lengths: np.ndarray, index: np.ndarray, cfg: PreprocessConfig,
-            mask_zero_frames: bool, chunk: int = 1024) -> "Normalizer":
-        """Statistics of the rows `index` of X, read in chunks (X may be a memory map larger than RAM)."""
-        F = X.shape[-1]
-        total, square, count = np.zeros(F), np.zeros(F), 0
+            mask_zero_frames: bool, chunk: int = 1024, transform: Optional[Callable] = None) -> "Normalizer":
+        """Statistics of the rows `index` of X, read in chunks (X may be a memory map larger than RAM),
+        each chunk passed through `transform` first when given."""
+        total = square = None
+        count = 0
         for start in range(0, len(index), chunk):
             rows = np.sort(index[start:start + chunk])
             block = np.asarray(X[rows])
-            real = valid_mask(lengths[rows], X.shape[1])
-            if mask_zero_frames:
-                real &= block.any(axis=-1)
+            if transform is not None:
+                block = transform(block)
+            if total is None:
+                total, square = np.zeros(block.shape[-1]), np.zeros(block.shape[-1])
+            # all-zero frames are masked (or, without masking, padding is what lies past each length)
+            real = block.any(axis=-1) if mask_zero_frames else valid_mask(lengths[rows], X.shape[1])
             frames = block[real].astype(np.float64)
             total += frames.sum(axis=0)
             square += np.square(frames).sum(axis=0)
             count += len(frames)
         if cfg.normalization == "none" or count == 0:
             return cls("none", np.float32(0.0), np.float32(1.0), 0.0, mask_zero_frames)
+        F = len(total)
         if cfg.normalization == "global":
             total, square, count = total.sum(), square.sum(), count * F
         mean = total / count
@@ -58,6 +64,16 @@ class Normalizer:
             out = ((X - self.mean) / (self.std + np.float32(self.epsilon))).astype(np.float32)
         if self.mask_zero_frames:
             out[~X.any(axis=-1)] = 0.0
+        return out
+
+    def apply_tf(self, z: Any) -> Any:
+        """The same, in TensorFlow ops (tf.data pipelines and exported graphs)."""
+        import tensorflow as tf
+
+        out = z if self.mode == "none" else (z - np.asarray(self.mean, np.float32)) / (
+            np.asarray(self.std, np.float32) + np.float32(self.epsilon))
+        if self.mask_zero_frames:
+            out = out * tf.cast(tf.reduce_any(tf.not_equal(z, 0.0), axis=-1, keepdims=True), tf.float32)
         return out
 
     def to_dict(self) -> dict:

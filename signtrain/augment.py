@@ -1,0 +1,121 @@
+"""Training-split augmentation inside tf.data, on raw landmark coordinates (x, y in [0, 1]).
+
+Spatial (a batch at a time, fresh parameters per sequence): small rotation, scale and shift
+about the image centre, Gaussian noise, and left-right mirroring that swaps the hands (and
+the pose's left/right points) - optional, as it changes some signs' meaning.  Temporal (one
+sequence at a time): a speed change (the sequence resampled to a longer or shorter length)
+and frame dropout.  Undetected (all-zero) parts stay exactly zero.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from signtrain.config import AugmentConfig
+from signtrain.layouts import Layout
+
+# MediaPipe pose landmarks that trade places in a mirror image
+POSE_PAIRS = ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20),
+              (21, 22), (23, 24), (25, 26), (27, 28), (29, 30), (31, 32))
+
+
+def enabled(cfg: AugmentConfig) -> bool:
+    return any((cfg.rotation, cfg.scale, cfg.shift, cfg.noise, cfg.mirror, cfg.speed, cfg.frame_dropout))
+
+
+def _parts(x: Any, layout: Layout) -> dict:
+    import tensorflow as tf
+
+    shape = tf.shape(x)
+    return {p.name: tf.reshape(x[..., p.start:p.stop], tf.concat([shape[:-1], [p.landmarks, p.dims]], 0))
+            for p in layout.parts}
+
+
+def _join(parts: dict, x: Any, layout: Layout) -> Any:
+    import tensorflow as tf
+
+    shape = tf.shape(x)
+    return tf.concat([tf.reshape(parts[p.name], tf.concat([shape[:-1], [p.stop - p.start]], 0))
+                      for p in layout.parts], axis=-1)
+
+
+def _present(points: Any) -> Any:
+    import tensorflow as tf
+
+    return tf.cast(tf.reduce_any(tf.not_equal(points, 0.0), axis=[-2, -1], keepdims=True), points.dtype)
+
+
+def mirror(x: Any, layout: Layout) -> Any:
+    """x -> 1 - x for detected landmarks, hands swapped, pose left/right points swapped."""
+    import tensorflow as tf
+
+    parts = _parts(x, layout)
+    flipped = {}
+    for name, points in parts.items():
+        mask = _present(points)
+        xs = (1.0 - points[..., 0:1]) * mask
+        points = tf.concat([xs, points[..., 1:]], axis=-1)
+        if name == "pose":
+            order = list(range(points.shape[-2]))
+            for a, b in POSE_PAIRS:
+                order[a], order[b] = b, a
+            points = tf.gather(points, order, axis=-2)
+        flipped[name] = points
+    if len(layout.hands) == 2:
+        left, right = layout.hands[0].name, layout.hands[1].name
+        flipped[left], flipped[right] = flipped[right], flipped[left]
+    return _join(flipped, x, layout)
+
+
+def spatial(x: Any, cfg: AugmentConfig, layout: Layout) -> Any:
+    """Batch [B, T, F] of raw frames -> the same batch, each sequence rotated/scaled/shifted/noised."""
+    import tensorflow as tf
+
+    batch = tf.shape(x)[0]
+    angle = tf.random.uniform([batch, 1, 1], -1.0, 1.0) * (cfg.rotation * math.pi / 180.0)
+    scale = 1.0 + tf.random.uniform([batch, 1, 1], -1.0, 1.0) * cfg.scale
+    shift = tf.random.uniform([batch, 1, 1, 2], -1.0, 1.0) * cfg.shift
+    cos, sin = tf.cos(angle)[..., None], tf.sin(angle)[..., None]
+    parts = _parts(x, layout)
+    moved = {}
+    for name, points in parts.items():
+        mask = _present(points)
+        px, py = points[..., 0:1] - 0.5, points[..., 1:2] - 0.5
+        rx = (cos * px - sin * py) * scale[..., None] + 0.5 + shift[..., 0:1]
+        ry = (sin * px + cos * py) * scale[..., None] + 0.5 + shift[..., 1:2]
+        rest = points[..., 2:3] * scale[..., None]
+        out = tf.concat([rx, ry, rest, points[..., 3:]], axis=-1)
+        if cfg.noise:
+            noise = tf.random.normal(tf.shape(out)) * cfg.noise
+            out = out + tf.concat([noise[..., :3], tf.zeros_like(noise[..., 3:])], axis=-1)
+        moved[name] = out * mask
+    y = _join(moved, x, layout)
+    if cfg.mirror:
+        flip = tf.cast(tf.random.uniform([batch, 1, 1]) < 0.5, x.dtype)
+        y = flip * mirror(y, layout) + (1 - flip) * y
+    frame = tf.cast(tf.reduce_any(tf.not_equal(x, 0.0), axis=-1, keepdims=True), x.dtype)
+    return y * frame
+
+
+def temporal(frames: Any, length: Any, cfg: AugmentConfig) -> tuple[Any, Any]:
+    """One sequence [T, F] with `length` real frames -> resampled at a random speed, frames dropped,
+    padded back to T."""
+    import tensorflow as tf
+
+    T = tf.shape(frames)[0]
+    length = tf.maximum(tf.cast(length, tf.int32), 1)
+    real = frames[:length]
+    if cfg.speed:
+        factor = 1.0 + tf.random.uniform([], -1.0, 1.0) * cfg.speed
+        new = tf.clip_by_value(tf.cast(tf.round(tf.cast(length, tf.float32) * factor), tf.int32), 1, 4 * T)
+        index = tf.cast(tf.floor(tf.linspace(0.0, tf.cast(length, tf.float32) - 1.0, new)), tf.int32)
+        real = tf.gather(real, index)
+    if cfg.frame_dropout:
+        keep = tf.random.uniform([tf.shape(real)[0]]) >= cfg.frame_dropout
+        keep = tf.tensor_scatter_nd_update(keep, [[0]], [True])  # never drop every frame
+        real = tf.boolean_mask(real, keep)
+    real = real[:T]
+    n = tf.shape(real)[0]
+    padded = tf.pad(real, [[0, T - n], [0, 0]])
+    return tf.ensure_shape(padded, frames.shape), n

@@ -1,0 +1,176 @@
+"""Landmark-aware features, written once in TensorFlow ops so that training, evaluation,
+prediction and the exported graphs compute exactly the same numbers.
+
+raw frames [N, T, F] -> optional, in this order:
+  sort_hands          the two hand slots ordered left/right by wrist x (a lone hand goes by the
+                      side of the image it is on), as detectors fill slots in detection order
+  hand_normalization  each hand centred on its wrist and scaled by wrist-to-middle-knuckle length;
+                      the wrist row keeps the hand's position
+  body_normalization  pose (and face) centred between the shoulders, scaled by shoulder width
+  parts               keep only these body parts (e.g. drop the 1404 face values of 1662)
+  presence            one 0/1 flag per part: an undetected part is all zero and flagged absent,
+                      never fed as fake coordinates
+  velocity            frame-to-frame differences appended
+A frame that is all zero on input (padding, nothing detected) stays all zero, so the model's
+Masking layer still skips it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from signtrain.config import PreprocessConfig
+from signtrain.errors import ConfigError
+from signtrain.layouts import BodyPart, Layout, detect_layout
+
+WRIST, MIDDLE_KNUCKLE = 0, 9
+LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    raw_length: int
+    layout: Optional[Layout]
+    sort_hands: bool = False
+    hand_normalization: bool = False
+    body_normalization: bool = False
+    parts: Optional[tuple[str, ...]] = None
+    presence: bool = False
+    velocity: bool = False
+
+    @classmethod
+    def from_config(cls, cfg: PreprocessConfig, raw_length: int) -> "FeatureSpec":
+        layout = detect_layout(raw_length)
+        spec = cls(raw_length, layout, cfg.sort_hands, cfg.hand_normalization, cfg.body_normalization,
+                   cfg.parts, cfg.presence, cfg.velocity)
+        needs_layout = [k for k in ("sort_hands", "hand_normalization", "body_normalization", "parts", "presence")
+                        if getattr(spec, k)]
+        if needs_layout and layout is None:
+            raise ConfigError(f"preprocess.{needs_layout[0]} needs a known layout (1662, 258, 225, 126, 63); "
+                              f"the data has {raw_length} values per frame")
+        if spec.parts:
+            unknown = [p for p in spec.parts if layout.part(p) is None]
+            if unknown:
+                raise ConfigError(f"preprocess.parts: '{unknown[0]}' is not in the {layout.name} layout "
+                                  f"({', '.join(p.name for p in layout.parts)})")
+        if spec.sort_hands and len(layout.hands) != 2:
+            raise ConfigError("preprocess.sort_hands needs a layout with two hands")
+        if spec.body_normalization and layout.part("pose") is None:
+            raise ConfigError("preprocess.body_normalization needs a layout with a pose")
+        return spec
+
+    @property
+    def active(self) -> bool:
+        return any((self.sort_hands, self.hand_normalization, self.body_normalization, self.parts, self.presence,
+                    self.velocity))
+
+    def kept_parts(self) -> list[BodyPart]:
+        return [p for p in self.layout.parts if not self.parts or p.name in self.parts] if self.layout else []
+
+    @property
+    def output_length(self) -> int:
+        if not self.active:
+            return self.raw_length
+        width = sum(p.stop - p.start for p in self.kept_parts()) if self.parts else self.raw_length
+        flags = len(self.kept_parts()) if self.presence else 0
+        return width * (2 if self.velocity else 1) + flags
+
+
+def _part(x: Any, part: BodyPart) -> Any:
+    import tensorflow as tf
+
+    shape = tf.shape(x)
+    return tf.reshape(x[..., part.start:part.stop], tf.concat([shape[:-1], [part.landmarks, part.dims]], 0))
+
+
+def _present(points: Any) -> Any:
+    """[.., L, D] -> [.., 1, 1] 1.0 where the part was detected (any non-zero value)."""
+    import tensorflow as tf
+
+    return tf.cast(tf.reduce_any(tf.not_equal(points, 0.0), axis=[-2, -1], keepdims=True), points.dtype)
+
+
+def _sort_hands(parts: dict, left: str, right: str) -> None:
+    import tensorflow as tf
+
+    a, b = parts[left], parts[right]
+    has_a, has_b = _present(a), _present(b)
+    xa, xb = a[..., WRIST:WRIST + 1, 0:1], b[..., WRIST:WRIST + 1, 0:1]
+    both = has_a * has_b
+    # both hands: order by wrist x; one hand: its side of the image decides its slot
+    swap = both * tf.cast(xa > xb, a.dtype) + has_a * (1 - has_b) * tf.cast(xa > 0.5, a.dtype) \
+        + has_b * (1 - has_a) * tf.cast(xb <= 0.5, a.dtype)
+    parts[left], parts[right] = swap * b + (1 - swap) * a, swap * a + (1 - swap) * b
+
+
+def _normalise_hand(points: Any) -> Any:
+    import tensorflow as tf
+
+    present = _present(points)
+    xyz = points[..., :3]
+    wrist = xyz[..., WRIST:WRIST + 1, :]
+    size = tf.norm(xyz[..., MIDDLE_KNUCKLE:MIDDLE_KNUCKLE + 1, :2] - wrist[..., :2], axis=-1, keepdims=True)
+    centred = (xyz - wrist) / (size + EPS)
+    # the wrist's own row (always 0 once centred) keeps where the hand is instead
+    centred = tf.concat([wrist, centred[..., 1:, :]], axis=-2)
+    return tf.concat([centred, points[..., 3:]], axis=-1) * present
+
+
+def _body_frame(pose: Any) -> tuple[Any, Any]:
+    import tensorflow as tf
+
+    left, right = pose[..., LEFT_SHOULDER:LEFT_SHOULDER + 1, :3], pose[..., RIGHT_SHOULDER:RIGHT_SHOULDER + 1, :3]
+    centre = (left + right) / 2
+    width = tf.norm(left[..., :2] - right[..., :2], axis=-1, keepdims=True)
+    return centre, width
+
+
+def transform(x: Any, spec: FeatureSpec) -> Any:
+    """TensorFlow ops: raw frames [..., T, F] -> features [..., T, spec.output_length]."""
+    import tensorflow as tf
+
+    if not spec.active:
+        return x
+    x = tf.convert_to_tensor(x, tf.float32)
+    frame_present = tf.cast(tf.reduce_any(tf.not_equal(x, 0.0), axis=-1, keepdims=True), tf.float32)
+    parts = {p.name: _part(x, p) for p in spec.layout.parts}
+    if spec.sort_hands:
+        _sort_hands(parts, spec.layout.hands[0].name, spec.layout.hands[1].name)
+    presence = {name: _present(points) for name, points in parts.items()}
+    if spec.body_normalization:
+        centre, width = _body_frame(parts["pose"])
+        ok = presence["pose"]
+        for name, points in parts.items():
+            if name == "pose" or name == "face" or not spec.hand_normalization:
+                moved = (points[..., :3] - centre) / (width + EPS)
+                parts[name] = tf.concat([moved, points[..., 3:]], axis=-1) * presence[name] * ok + \
+                    points * (1 - ok)
+    if spec.hand_normalization:
+        for hand in spec.layout.hands:
+            parts[hand.name] = _normalise_hand(parts[hand.name])
+    kept = spec.kept_parts()
+    shape = tf.shape(x)
+    flat = [tf.reshape(parts[p.name], tf.concat([shape[:-1], [p.stop - p.start]], 0)) for p in kept]
+    features = tf.concat(flat, axis=-1)
+    if spec.velocity:
+        previous = tf.concat([features[..., :1, :], features[..., :-1, :]], axis=-2)
+        previous_present = tf.concat([frame_present[..., :1, :], frame_present[..., :-1, :]], axis=-2)
+        features = tf.concat([features, (features - previous) * previous_present], axis=-1)
+    if spec.presence:
+        flags = [tf.reshape(presence[p.name], tf.concat([shape[:-1], [1]], 0)) for p in kept]
+        features = tf.concat([features] + flags, axis=-1)
+    return features * frame_present
+
+
+def transform_numpy(X: np.ndarray, spec: FeatureSpec, chunk: int = 512) -> np.ndarray:
+    """The same transform, eagerly, on an array (or memory map) in chunks."""
+    if not spec.active:
+        return X
+    out = np.empty(X.shape[:-1] + (spec.output_length,), np.float32)
+    for start in range(0, len(X), chunk):
+        out[start:start + chunk] = transform(np.asarray(X[start:start + chunk], np.float32), spec).numpy()
+    return out
