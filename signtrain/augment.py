@@ -1,7 +1,7 @@
 """Training-split augmentation inside tf.data, on raw landmark coordinates (x, y in [0, 1]).
 
 Spatial (a batch at a time, fresh parameters per sequence): small rotation, scale and shift
-about the image centre, Gaussian noise, and left-right mirroring that swaps the hands (and
+about the image centre, Gaussian noise on x and y, and left-right mirroring that swaps the hands (and
 the pose's left/right points) - optional, as it changes some signs' meaning.  Temporal (one
 sequence at a time): a speed change (the sequence resampled to a longer or shorter length)
 and frame dropout.  Undetected (all-zero) parts stay exactly zero.
@@ -86,9 +86,9 @@ def spatial(x: Any, cfg: AugmentConfig, layout: Layout) -> Any:
         ry = (sin * px + cos * py) * scale[..., None] + 0.5 + shift[..., 1:2]
         rest = points[..., 2:3] * scale[..., None]
         out = tf.concat([rx, ry, rest, points[..., 3:]], axis=-1)
-        if cfg.noise:
+        if cfg.noise:  # x and y only: z is on another, often far smaller, scale
             noise = tf.random.normal(tf.shape(out)) * cfg.noise
-            out = out + tf.concat([noise[..., :3], tf.zeros_like(noise[..., 3:])], axis=-1)
+            out = out + tf.concat([noise[..., :2], tf.zeros_like(noise[..., 2:])], axis=-1)
         moved[name] = out * mask
     y = _join(moved, x, layout)
     if cfg.mirror:
@@ -104,7 +104,7 @@ def temporal(frames: Any, length: Any, cfg: AugmentConfig) -> tuple[Any, Any]:
     import tensorflow as tf
 
     T = tf.shape(frames)[0]
-    length = tf.maximum(tf.cast(length, tf.int32), 1)
+    length = tf.clip_by_value(tf.cast(length, tf.int32), 1, T)  # a resampled sequence fills all T frames
     real = frames[:length]
     if cfg.speed:
         factor = 1.0 + tf.random.uniform([], -1.0, 1.0) * cfg.speed

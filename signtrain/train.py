@@ -225,6 +225,8 @@ def _has_tensorboard() -> bool:
 
 
 def _finite(value: Any) -> Optional[float]:
+    if value is None:
+        return None
     value = float(value)
     return value if np.isfinite(value) else None
 

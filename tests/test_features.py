@@ -1,0 +1,159 @@
+"""Preprocessing and augmentation functions on small inputs with known answers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from signtrain.config import load_config
+from signtrain.errors import ConfigError
+from signtrain.features import FeatureSpec, transform_numpy
+from signtrain.layouts import detect_layout
+from signtrain.pipeline import class_weights
+
+tf = pytest.importorskip("tensorflow")
+from signtrain import augment  # noqa: E402
+
+HANDS = detect_layout(126)
+
+
+def spec(*overrides, length=126):
+    return FeatureSpec.from_config(load_config(None, list(overrides)).preprocess, length)
+
+
+def hand(centre=(0.3, 0.6), size=0.1, angle=0.0, seed=0):
+    """21 landmarks: wrist at centre, middle knuckle (9) `size` away; others at fixed offsets."""
+    rng = np.random.default_rng(seed)
+    offsets = rng.uniform(-1, 1, (21, 2))
+    offsets[0] = 0
+    offsets[9] = [0, -1]
+    offsets *= size
+    c, s = math.cos(angle), math.sin(angle)
+    rotated = offsets @ np.array([[c, s], [-s, c]])
+    xyz = np.zeros((21, 3))
+    xyz[:, :2] = rotated + centre
+    xyz[:, 2] = 0.01
+    return xyz
+
+
+def frames(left=None, right=None, T=1):
+    x = np.zeros((1, T, 126), np.float32)
+    if left is not None:
+        x[0, :, :63] = left.reshape(-1)
+    if right is not None:
+        x[0, :, 63:] = right.reshape(-1)
+    return x
+
+
+def test_a_rotated_scaled_moved_hand_normalises_to_the_same_shape():
+    s = spec("preprocess.hand_normalization=true")
+    a = transform_numpy(frames(hand()), s)[0, 0, :63].reshape(21, 3)
+    b = transform_numpy(frames(hand(centre=(0.7, 0.4), size=0.05)), s)[0, 0, :63].reshape(21, 3)
+    np.testing.assert_allclose(a[1:, :2], b[1:, :2], atol=1e-5)  # shape: same after centring and scaling
+    np.testing.assert_allclose(a[0], [0.3, 0.6, 0.01], atol=1e-6)  # the wrist row keeps the position
+    np.testing.assert_allclose(a[9, :2], [0, -1], atol=1e-4)         # middle knuckle at unit distance
+    r = transform_numpy(frames(hand(angle=0.3)), s)[0, 0, :63].reshape(21, 3)
+    assert np.linalg.norm(r[9, :2]) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_hands_are_sorted_left_to_right_and_a_lone_hand_by_its_side():
+    s = spec("preprocess.sort_hands=true")
+    left, right = hand(centre=(0.2, 0.5)), hand(centre=(0.8, 0.5), seed=1)
+    swapped = transform_numpy(frames(right, left), s)[0, 0]
+    np.testing.assert_allclose(swapped[:63], left.reshape(-1), atol=1e-6)
+    np.testing.assert_allclose(swapped[63:], right.reshape(-1), atol=1e-6)
+    lone = transform_numpy(frames(hand(centre=(0.8, 0.5))), s)[0, 0]
+    assert not lone[:63].any() and lone[63:].any()
+
+
+def test_presence_flags_velocity_and_zero_frames_stay_zero():
+    s = spec("preprocess.presence=true", "preprocess.velocity=true")
+    x = frames(hand(), None, T=3)
+    x[0, 1, :63] += 0.01
+    x[0, 2] = 0  # padding / nothing detected
+    out = transform_numpy(x, s)[0]
+    assert s.output_length == 126 * 2 + 2 == out.shape[-1]
+    assert out[0, -2:].tolist() == [1.0, 0.0]            # left hand present, right absent
+    np.testing.assert_allclose(out[1, 126:126 + 63], 0.01, atol=1e-6)  # velocity of frame 1
+    assert not out[0, 126:252].any()                       # first frame: no velocity
+    assert not out[2].any()                                # an all-zero frame stays all zero
+
+
+def test_body_normalization_puts_shoulders_at_plus_minus_half():
+    layout = detect_layout(225)
+    x = np.zeros((1, 1, 225), np.float32)
+    pose = np.full((33, 3), 0.5)
+    pose[11] = [0.3, 0.4, 0.0]
+    pose[12] = [0.7, 0.4, 0.0]
+    x[0, 0, :99] = pose.reshape(-1)
+    out = transform_numpy(x, spec("preprocess.body_normalization=true", length=225))[0, 0, :99].reshape(33, 3)
+    np.testing.assert_allclose(out[11, :2], [-0.5, 0.0], atol=1e-5)
+    np.testing.assert_allclose(out[12, :2], [0.5, 0.0], atol=1e-5)
+    assert layout.part("pose").dims == 3
+
+
+def test_parts_subset_drops_the_face():
+    s = spec("preprocess.parts=[left_hand, right_hand]", length=1662)
+    assert s.output_length == 126
+    x = np.zeros((1, 1, 1662), np.float32)
+    x[0, 0, 1536:] = 1.0
+    x[0, 0, 132:1536] = 5.0
+    assert transform_numpy(x, s)[0, 0].tolist() == [1.0] * 126
+
+
+def test_layout_dependent_options_need_a_known_layout():
+    with pytest.raises(ConfigError, match="needs a known layout"):
+        spec("preprocess.hand_normalization=true", length=128)
+    with pytest.raises(ConfigError, match="'face' is not in the hands layout"):
+        spec("preprocess.parts=[face]")
+
+
+def test_mirroring_twice_is_the_identity_and_swaps_the_hands():
+    x = tf.constant(frames(hand(centre=(0.2, 0.5)), hand(centre=(0.7, 0.5), seed=2)))
+    once = augment.mirror(x, HANDS).numpy()
+    np.testing.assert_allclose(once[0, 0, 0], 1 - 0.7, atol=1e-6)   # the left slot holds the flipped right hand
+    np.testing.assert_allclose(once[0, 0, 63], 1 - 0.2, atol=1e-6)  # and the right slot the flipped left one
+    np.testing.assert_allclose(augment.mirror(augment.mirror(x, HANDS), HANDS).numpy(), x.numpy(), atol=1e-6)
+    lone = augment.mirror(tf.constant(frames(hand(), None)), HANDS).numpy()
+    assert not lone[0, 0, :63].any() and lone[0, 0, 63:].any()      # an absent hand stays absent
+
+
+def test_spatial_augmentation_keeps_absent_parts_and_padding_at_zero():
+    cfg = load_config(None, ["augment.rotation=15", "augment.scale=0.2", "augment.shift=0.1",
+                             "augment.noise=0.01"]).augment
+    x = frames(hand(), None, T=2)
+    x[0, 1] = 0
+    out = augment.spatial(tf.constant(x), cfg, HANDS).numpy()
+    assert not out[0, 0, 63:].any() and not out[0, 1].any() and out[0, 0, :63].any()
+    assert np.abs(out[0, 0, :63] - x[0, 0, :63]).max() > 0
+
+
+def test_a_pure_rotation_is_undone_by_hand_normalization():
+    cfg = load_config(None, ["augment.rotation=20"]).augment
+    x = tf.constant(frames(hand(), None))
+    s = spec("preprocess.hand_normalization=true")
+    rotated = transform_numpy(augment.spatial(x, cfg, HANDS).numpy(), s)[0, 0, :63].reshape(21, 3)
+    plain = transform_numpy(x.numpy(), s)[0, 0, :63].reshape(21, 3)
+    # distances from the wrist are unchanged by rotation
+    np.testing.assert_allclose(np.linalg.norm(rotated[1:, :2], axis=1), np.linalg.norm(plain[1:, :2], axis=1),
+                               atol=1e-4)
+
+
+def test_temporal_augmentation_changes_length_and_pads():
+    cfg = load_config(None, ["augment.speed=0.5"]).augment
+    x = np.zeros((20, 63), np.float32)
+    x[:10] = np.arange(1, 11)[:, None]
+    out, n = augment.temporal(tf.constant(x), 10, cfg)
+    n = int(n)
+    assert 5 <= n <= 15 and out.shape == (20, 63)
+    assert not out.numpy()[n:].any() and out.numpy()[:n].all()
+    values = out.numpy()[:n, 0]
+    assert (np.diff(values) >= 0).all() and values[0] == 1  # still in time order
+    drop = load_config(None, ["augment.frame_dropout=0.5"]).augment
+    out, n = augment.temporal(tf.constant(x), 10, drop)
+    assert 1 <= int(n) <= 10 and out.numpy()[0, 0] == 1  # the first frame is never dropped
+
+
+def test_balanced_class_weights():
+    w = class_weights(np.array([0, 0, 0, 1]), 3)
+    np.testing.assert_allclose(w, [4 / 9, 4 / 3, 1.0])
