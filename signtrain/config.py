@@ -102,7 +102,8 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    kind: str = _opt("lstm", "recurrent layer kind", choices=("lstm", "gru", "bilstm"))
+    kind: str = _opt("lstm", "layer kind: recurrent (lstm, gru, bilstm) or transformer (conv + encoder blocks, "
+                     "model.units = block widths)", choices=("lstm", "gru", "bilstm", "transformer"))
     conv_filters: tuple[int, ...] = _opt([], "1-D convolutions over time before the recurrent layers", min=1)
     conv_kernel: int = _opt(5, "frames each convolution sees", min=1)
     units: tuple[int, ...] = _opt([128, 64, 32], "units of each recurrent layer, first to last", min=1)

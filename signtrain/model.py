@@ -53,6 +53,63 @@ def masked_conv_layer() -> Any:
     return _MASKED_CONV
 
 
+_TRANSFORMER: Any = None
+
+
+def transformer_block_layer() -> Any:
+    """One pre-norm transformer encoder block (self-attention + feed-forward) that respects the
+    padding mask, of the kind that won the Kaggle ISLR competition.  Registered for loading."""
+    global _TRANSFORMER
+    if _TRANSFORMER is None:
+        import keras
+        from keras import layers, ops
+
+        @keras.saving.register_keras_serializable(package="signtrain")
+        class TransformerBlock(layers.Layer):
+            def __init__(self, width: int, heads: int = 4, dropout: float = 0.1, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                self.width, self.heads, self.rate = width, heads, dropout
+                self.supports_masking = True
+                self.norm1 = layers.LayerNormalization(epsilon=1e-5)
+                self.attention = layers.MultiHeadAttention(heads, max(width // heads, 1), dropout=dropout)
+                self.norm2 = layers.LayerNormalization(epsilon=1e-5)
+                self.expand = layers.Dense(2 * width, activation="gelu")
+                self.project = layers.Dense(width)
+                self.drop = layers.Dropout(dropout)
+
+            def build(self, input_shape: Any) -> None:
+                self.norm1.build(input_shape)
+                self.attention.build(input_shape, input_shape)
+                self.norm2.build(input_shape)
+                self.expand.build(input_shape)
+                self.project.build(tuple(input_shape[:-1]) + (2 * self.width,))
+                super().build(input_shape)
+
+            def call(self, x: Any, mask: Any = None, training: Any = None) -> Any:
+                keep = None if mask is None else ops.cast(mask, x.dtype)[:, :, None]
+                attention_mask = None if mask is None else ops.logical_and(mask[:, None, :], mask[:, :, None])
+                h = self.norm1(x)
+                x = x + self.drop(self.attention(h, h, attention_mask=attention_mask, training=training),
+                                  training=training)
+                x = x + self.drop(self.project(self.expand(self.norm2(x))), training=training)
+                return x if keep is None else x * keep
+
+            def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+                return mask
+
+            def get_config(self) -> dict:
+                return {**super().get_config(), "width": self.width, "heads": self.heads, "dropout": self.rate}
+
+        _TRANSFORMER = TransformerBlock
+    return _TRANSFORMER
+
+
+def register_custom_layers() -> None:
+    """Make the custom layers known before a saved model is loaded."""
+    masked_conv_layer()
+    transformer_block_layer()
+
+
 def build_model(cfg: ModelConfig, sequence_length: Optional[int], features: int, classes: int,
                 batch_size: Optional[int] = None, unroll: bool = False, name: str = "signtrain") -> Any:
     """The recurrent stack of the config.  batch_size fixes the batch dimension (the TFLite twin)."""
@@ -64,7 +121,7 @@ def build_model(cfg: ModelConfig, sequence_length: Optional[int], features: int,
     dropouts = per_layer(cfg.dropout, n)
     l2s = per_layer(cfg.l2, n)
     norms = per_layer(cfg.batch_norm, n)
-    cell = {"lstm": layers.LSTM, "gru": layers.GRU, "bilstm": layers.LSTM}[cfg.kind]
+    cell = {"lstm": layers.LSTM, "gru": layers.GRU, "bilstm": layers.LSTM, "transformer": None}[cfg.kind]
 
     # Sequential, as the original recipe: a functional model records the Masking layer's
     # mask ops as graph nodes that Keras 3 cannot read back from a legacy .h5 file.
@@ -74,6 +131,8 @@ def build_model(cfg: ModelConfig, sequence_length: Optional[int], features: int,
     for i, filters in enumerate(cfg.conv_filters):
         stack.append(masked_conv_layer()(filters, cfg.conv_kernel, padding="same", activation="relu",
                                          name=f"conv_{i + 1}"))
+    if cfg.kind == "transformer":
+        return _transformer(cfg, stack, n, dropouts, classes, name)
     for i, units in enumerate(cfg.units):
         recurrent = cell(units, return_sequences=returns[i], activation=cfg.activation,
                          recurrent_activation=cfg.recurrent_activation, recurrent_dropout=cfg.recurrent_dropout,
@@ -88,6 +147,24 @@ def build_model(cfg: ModelConfig, sequence_length: Optional[int], features: int,
             stack.append(layers.Dropout(dropouts[i], name=f"dropout_{i + 1}"))
     if returns[-1]:
         stack.append(layers.GlobalAveragePooling1D(name="mean_over_frames"))
+    for i, units in enumerate(cfg.dense_units):
+        stack.append(layers.Dense(units, activation=cfg.dense_activation, name=f"dense_{i + 1}"))
+    stack.append(layers.Dense(classes, activation="softmax", name="sign_probabilities", dtype="float32"))
+    return keras.Sequential(stack, name=name)
+
+
+def _transformer(cfg: ModelConfig, stack: list, n: int, dropouts: tuple, classes: int, name: str) -> Any:
+    """Convolutions over time, then one transformer block per entry of model.units (its width),
+    then the mean over the unmasked frames."""
+    import keras
+    from keras import layers
+
+    block = transformer_block_layer()
+    for i, width in enumerate(cfg.units):
+        if i == 0 or width != cfg.units[i - 1]:
+            stack.append(masked_conv_layer()(width, 1, name=f"width_{i + 1}"))  # to the block's width
+        stack.append(block(width, dropout=dropouts[i] or 0.0, name=f"transformer_{i + 1}"))
+    stack.append(layers.GlobalAveragePooling1D(name="mean_over_frames"))
     for i, units in enumerate(cfg.dense_units):
         stack.append(layers.Dense(units, activation=cfg.dense_activation, name=f"dense_{i + 1}"))
     stack.append(layers.Dense(classes, activation="softmax", name="sign_probabilities", dtype="float32"))

@@ -53,9 +53,9 @@ class Predictor:
 def _keras_predictor(path: Path, metadata: dict) -> tuple[Callable, Any]:
     import keras
 
-    from signtrain.model import build_model, masked_conv_layer
+    from signtrain.model import build_model, register_custom_layers
 
-    masked_conv_layer()  # registers the custom layer before loading
+    register_custom_layers()  # before loading
 
     try:
         if metadata.get("saved_as") == "weights" or path.name.endswith(".weights.h5"):

@@ -309,7 +309,7 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resu
     import keras
 
     from signtrain.distribute import prepare_model, shard_by_data
-    from signtrain.model import build_model, masked_conv_layer, should_unroll
+    from signtrain.model import build_model, register_custom_layers, should_unroll
     from signtrain.pipeline import training_data
 
     paths = RunPaths.from_config(config.output)
@@ -319,7 +319,7 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resu
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     with plan.scope():
         if resume_state:
-            masked_conv_layer()  # registered before loading
+            register_custom_layers()  # before loading
             model = keras.models.load_model(paths.resume_model)
             initial_epoch = resume_state["epoch"] + 1
         else:

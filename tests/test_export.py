@@ -136,3 +136,23 @@ def test_stream_emits_each_held_sign_once_with_frame_positions():
     assert (first.start_frame, first.frame) == (2, 5) and (second.start_frame, second.frame) == (18, 21)
     assert first.probability == pytest.approx(0.95)
     assert stream(_Scripted(), frames, threshold=0.99).emissions == []
+
+
+@pytest.mark.parametrize("kind, extra", [
+    ("gru", ["model.conv_filters=[6]", "model.conv_kernel=3"]),
+    ("bilstm", []),
+    ("transformer", ["model.conv_filters=[8]", "model.units=[8]", "model.return_sequences=[true]"]),
+])
+def test_every_model_kind_exports_to_builtin_tflite(kind, extra, tmp_path):
+    data = write_tree(tmp_path / "MP_Data", signs=("a", "b", "c"), sequences=12, frames=8, features=126)
+    config = tiny_config(data, tmp_path / "m", f"model.kind={kind}", "preprocess.sort_hands=true",
+                         "preprocess.hand_normalization=true", "preprocess.presence=true",
+                         "preprocess.velocity=true", "augment.rotation=5", "augment.speed=0.2", *extra,
+                         features=126, frames=8, epochs=1)
+    train(config)
+    report = export(tmp_path / "m" / "lstm_model.h5", ["tflite"])
+    entry = report.entries[0]
+    assert entry.passed, entry.note
+    assert not [op for op in entry.ops if "flex" in op.lower()]
+    reloaded = load_predictor(tmp_path / "m" / "lstm_model.h5")  # custom layers load back
+    assert reloaded.model is not None
