@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--ablation", action="store_true")
     parser.add_argument("--skip-original", action="store_true")
+    parser.add_argument("--ablation-epochs", type=int, default=60,
+                        help="epochs of every ablation run (the full recipe row included), to keep it short")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, keras {keras.__version__}; seeds {args.seeds}")
     rows = []
@@ -143,13 +145,15 @@ def main() -> None:
             print(f"| {name} | difference | {gain:+.1f} points | | error cut by {(1 - err_s / err_o) * 100:.0f}% |")
     if args.ablation and (SHARED / "dgs30_csv").is_dir():
         seed = args.seeds[0]
-        print(f"\nAblation on dgs30_csv, seed {seed} (best recipe without one ingredient):")
+        budget = [f"train.epochs={args.ablation_epochs}"]
+        print(f"\nAblation on dgs30_csv, seed {seed}, {args.ablation_epochs} epochs each "
+              f"(best recipe without one ingredient):")
         print("| recipe | test accuracy % | macro-F1 % | training s |")
         print("| --- | --- | --- | --- |")
-        full = best_recipe("dgs30_csv", seed)
+        full = best_recipe("dgs30_csv", seed, budget)
         print(f"| best recipe | {full['accuracy'] * 100:.1f} | {full['f1'] * 100:.1f} | {full['seconds']:.0f} |")
         for label, overrides in ABLATIONS.items():
-            r = best_recipe("dgs30_csv", seed, overrides)
+            r = best_recipe("dgs30_csv", seed, [*budget, *overrides])
             print(f"| {label} | {r['accuracy'] * 100:.1f} | {r['f1'] * 100:.1f} | {r['seconds']:.0f} |", flush=True)
 
 

@@ -287,7 +287,9 @@ def _schedule(kind: str, peak: float, total_steps: int) -> Any:
                                                   warmup_target=peak, warmup_steps=warmup)
 
 
-def train(config: Config, listener: Optional[Listener] = None, resume: bool = False) -> TrainResult:
+def train(config: Config, listener: Optional[Listener] = None, resume: bool = False,
+          callbacks: tuple = ()) -> TrainResult:
+    """callbacks: extra Keras callbacks, run after signtrain's own."""
     from signtrain.distribute import make_plan, worker_output
 
     listener = listener or _Silent()
@@ -300,12 +302,13 @@ def train(config: Config, listener: Optional[Listener] = None, resume: bool = Fa
     for note in plan.notes:
         listener.on_message(note)
     with worker_output(plan, config.output.dir) as out:
-        result = _fit(replace(config, output={"dir": out}), prepared, plan, listener, resume)
+        result = _fit(replace(config, output={"dir": out}), prepared, plan, listener, resume, callbacks)
     result.is_chief = plan.is_chief
     return result
 
 
-def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resume: bool) -> TrainResult:
+def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resume: bool,
+         extra_callbacks: tuple = ()) -> TrainResult:
     import keras
 
     from signtrain.distribute import prepare_model, shard_by_data
@@ -343,7 +346,7 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resu
         if resume_state:
             _restore_callbacks(resume_state, named, paths.checkpoint)
         history = model.fit(train_data, validation_data=val_data, epochs=config.train.epochs,
-                            initial_epoch=initial_epoch, callbacks=callbacks, verbose=0,
+                            initial_epoch=initial_epoch, callbacks=[*callbacks, *extra_callbacks], verbose=0,
                             shuffle=False)  # the tf.data pipeline shuffles, seeded
     seconds = time.perf_counter() - start
     listener.on_train_end()
