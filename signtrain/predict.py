@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from signtrain.config import build_config
-from signtrain.data.assemble import apply_frame_policies, fit_length
+from signtrain.data.assemble import apply_frame_policies, fit_length, resample
 from signtrain.data.dataset import DEFECT_KINDS
 from signtrain.data.mpdata import SequenceEntry, read_entries
 from signtrain.errors import DataError
@@ -71,8 +71,12 @@ def read_recording(path: Path, predictor: Predictor) -> np.ndarray:
 
 
 def top_k(predictor: Predictor, frames: np.ndarray, k: int) -> list[tuple[str, float]]:
-    truncate = build_config(predictor.metadata["config"]).data.truncate
-    window, _, _ = fit_length(frames, predictor.sequence_length, truncate)
+    """The k most likely signs of one recording, brought to the model's length as in training."""
+    data = build_config(predictor.metadata["config"]).data
+    if data.resample:
+        window = resample(frames, predictor.sequence_length)
+    else:
+        window, _, _ = fit_length(frames, predictor.sequence_length, data.truncate)
     probs = predictor.predict_proba(window[None])[0]
     order = np.argsort(-probs)[:k]
     return [(predictor.labels[i], float(probs[i])) for i in order]

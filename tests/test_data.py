@@ -150,3 +150,14 @@ def test_real_dgs_mpdata():
     # frame 10 comes after frame 9: compare with a direct read
     seq = ds.sources.index(str(root / "Bier" / "10"))
     np.testing.assert_array_equal(ds.X[seq, 10], np.load(root / "Bier" / "10" / "10.npy").astype(np.float32))
+
+
+def test_resampling_instead_of_pad_or_truncate(tree):
+    root = tree(signs=("a", "b"), sequences=2, frames=6, features=63)
+    for t in range(6):
+        np.save(root / "a" / "0" / f"{t}.npy", np.full(63, float(t + 1)))
+    ds = load_dataset(cfg(root, "data.features_per_frame=63", "data.sequence_length=12", "data.resample=true"))
+    assert ds.X[0, :, 0].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]  # nearest frames, never blended
+    assert ds.defect("padded_frames").sum() == 0 and ds.lengths[0] == 6
+    short = load_dataset(cfg(root, "data.features_per_frame=63", "data.sequence_length=3", "data.resample=true"))
+    assert short.X[0, :, 0].tolist() == [1, 4, 6] and short.defect("truncated_frames").sum() == 0
