@@ -38,7 +38,7 @@ from keras.regularizers import l2  # noqa: E402
 from keras.utils import to_categorical  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from benchmarks.ingest import original_load_data, write_tree  # noqa: E402
+from benchmarks.ingest import original_load_data  # noqa: E402
 from signtrain.config import load_config  # noqa: E402
 from signtrain.train import prepare  # noqa: E402
 from signtrain.train import train as signtrain_train  # noqa: E402

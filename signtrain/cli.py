@@ -12,7 +12,7 @@ from typing import Callable, List, Optional, TypeVar
 import typer
 
 from signtrain import __version__
-from signtrain.errors import ConfigError, SigntrainError
+from signtrain.errors import SigntrainError
 
 app = typer.Typer(
     name="signtrain",

@@ -38,12 +38,9 @@ def import_tensorflow() -> None:
     if "tensorflow" in sys.modules or os.environ.get("SIGNTRAIN_TF_LOGS"):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        with muted_stderr():
-            import tensorflow  # noqa: F401
-            import keras  # noqa: F401
-    except ImportError:
-        raise
+    with muted_stderr():
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
     logging.getLogger("absl").setLevel(logging.ERROR)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="keras")

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import real_data, tiny_config, write_tree
+from conftest import real_data, tiny_config
 from signtrain.config import load_config
 from signtrain.convert import convert
 from signtrain.data import detect_format, load_dataset
