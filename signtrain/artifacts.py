@@ -8,7 +8,6 @@ good file or the new good file, never half of one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -135,15 +134,6 @@ def library_versions() -> dict[str, str]:
 
     return {"signtrain": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "tensorflow": tf.__version__, "keras": keras.__version__, "scikit-learn": sklearn.__version__}
-
-
-def data_fingerprint(sources: list[str], digests: list[str], data_settings: dict) -> str:
-    """Changes when any sequence's content, the set of sequences or the reader settings change."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(json.dumps(data_settings, sort_keys=True).encode())
-    for source, digest in zip(sources, digests):
-        h.update(f"{Path(source).as_posix()}\0{digest}\n".encode())
-    return h.hexdigest()
 
 
 def read_metadata(model_path: Path) -> dict:

@@ -46,6 +46,11 @@ def _guard(work: Callable[[], T]) -> T:
         raise typer.Exit(130) from None
 
 
+def _with_cache(overrides: Optional[List[str]], no_cache: bool) -> list[str]:
+    """--no-cache is the last override, so it wins over a data.cache in --set."""
+    return [*(overrides or []), *(["data.cache=false"] if no_cache else [])]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"signtrain {__version__}")
@@ -91,7 +96,7 @@ def validate_data(
     from signtrain.validation import build_report
 
     def work() -> int:
-        cfg = load_config(config, [*(overrides or []), *(["data.cache=false"] if no_cache else [])], data=str(path))
+        cfg = load_config(config, _with_cache(overrides, no_cache), data=str(path))
         declared = cfg.data.features_per_frame if (config or overrides) else None
         if declared is None:
             cfg = replace(cfg, data={"features_per_frame": None})
@@ -144,7 +149,7 @@ def train(
     from signtrain.train import train as run_training
 
     def work() -> int:
-        cfg = load_config(config, [*(overrides or []), *(["data.cache=false"] if no_cache else [])], data, output)
+        cfg = load_config(config, _with_cache(overrides, no_cache), data, output)
         import_tensorflow()
         console = ui.make_console()
         display = ui.TrainingDisplay(console, live=False if quiet else None)

@@ -17,7 +17,7 @@ import numpy as np
 
 from signtrain import artifacts
 from signtrain.config import build_config, replace
-from signtrain.data import SequenceDataset, load_dataset
+from signtrain.data import SequenceDataset, fingerprint, load_dataset
 from signtrain.errors import ConfigError, DataError
 from signtrain.layouts import describe
 from signtrain.predictor import Predictor, load_predictor
@@ -116,9 +116,8 @@ def _training_split(predictor: Predictor, split: str, use_cache: bool = True) ->
         raise DataError(f"the training data {meta['data']['path']} is gone; pass --data PATH to evaluate on a tree")
     ds = load_dataset(config.data)
     notes = []
-    data_settings = {k: v for k, v in config.to_dict()["data"].items() if k not in ("path", "workers")}
     sources = ds.relative_sources()
-    if artifacts.data_fingerprint(sources, ds.digests, data_settings) != meta["data"]["fingerprint"]:
+    if fingerprint(ds, config.data) != meta["data"]["fingerprint"]:
         notes.append(f"{ds.root} changed since training: the recorded split is rebuilt from the sequences "
                      f"still there")
     if split == "all":
@@ -192,7 +191,7 @@ def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] 
         if split not in (None, "all"):
             raise ConfigError(f"--split {split} applies to the training data; with --data the whole tree is evaluated")
         split = "all"
-        ds, notes = _other_tree(predictor, data)
+        ds, notes = _other_tree(predictor, data, use_cache)
     for n in (1, 2):  # warm-up: two shapes make the traced function batch-size generic
         predictor.predict_proba(ds.X[:n])
     start = time.perf_counter()

@@ -16,6 +16,7 @@ all-zero frames are masked) is baked in.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -28,8 +29,9 @@ import numpy as np
 from signtrain import artifacts
 from signtrain.config import build_config
 from signtrain.errors import ConfigError, ModelError
-from signtrain.features import transform, transform_numpy
-from signtrain.predictor import Predictor, load_predictor
+from signtrain.features import transform
+from signtrain.predictor import Predictor, keras_runner, load_predictor
+from signtrain.runtime import missing_modules
 
 QUANTIZE = ("none", "float16", "dynamic", "int8")
 # (max |probability difference|, minimum top-1 agreement) a file must meet, per mode
@@ -195,7 +197,6 @@ def batch1_runner(fmt: str, path: Path, predictor: Predictor) -> Callable[[np.nd
             interpreter.invoke()
             return interpreter.get_tensor(out).copy()
 
-        run_tflite.interpreter = interpreter
         return run_tflite
     if fmt == "saved_model":
         import tensorflow as tf
@@ -209,11 +210,15 @@ def batch1_runner(fmt: str, path: Path, predictor: Predictor) -> Callable[[np.nd
         name = session.get_inputs()[0].name
         return lambda x: session.run(None, {name: x})[0]
     import keras
-    import tensorflow as tf
 
-    model = keras.models.load_model(path, compile=False)
-    forward = tf.function(lambda x: model(x, training=False))
-    return lambda x: forward(tf.constant(predictor.normalizer.apply(transform_numpy(x, predictor.spec)))).numpy()
+    # the .keras file has no normalisation inside: the trained model's preprocessing runs first
+    reloaded = dataclasses.replace(predictor, run=keras_runner(keras.models.load_model(path, compile=False)))
+    return reloaded.predict_proba
+
+
+def one_at_a_time(run: Callable[[np.ndarray], np.ndarray], X: np.ndarray) -> np.ndarray:
+    """Sequences [N, T, F] through a batch-1 runner -> probabilities [N, classes]."""
+    return np.concatenate([run(x[None].astype(np.float32)) for x in X])
 
 
 def tflite_ops(path: Path) -> list[str]:
@@ -240,9 +245,7 @@ def _latency(run: Callable[[np.ndarray], np.ndarray], window: np.ndarray) -> tup
 
 
 def _missing_modules(fmt: Format) -> list[str]:
-    import importlib.util
-
-    return [m for m in fmt.modules if importlib.util.find_spec(m) is None]
+    return missing_modules(*fmt.modules)
 
 
 def _place(tmp: Path, final: Path) -> None:
@@ -305,7 +308,7 @@ def export(model_path: Path, formats: list[str], quantize: str = "none", output:
 def _check(entry: ExportEntry, fmt: str, path: Path, predictor: Predictor, X: np.ndarray,
            expected: np.ndarray) -> None:
     run = batch1_runner(fmt, path, predictor)
-    got = np.concatenate([run(x[None].astype(np.float32)) for x in X])
+    got = one_at_a_time(run, X)
     entry.max_abs_diff = float(np.max(np.abs(got - expected)))
     entry.top1_agreement = float(np.mean(got.argmax(axis=1) == expected.argmax(axis=1)))
     entry.size_bytes = sum(p.stat().st_size for p in path.rglob("*")) if path.is_dir() else path.stat().st_size

@@ -92,7 +92,7 @@ def _exported_predictor(kind: str) -> Callable[[Path, dict], tuple[Callable, Any
     """TFLite / SavedModel / ONNX: normalisation is in the graph, so run takes raw frames."""
 
     def load(path: Path, metadata: dict) -> tuple[Callable, Any]:
-        from signtrain.export import batch1_runner
+        from signtrain.export import batch1_runner, one_at_a_time
 
         try:
             one = batch1_runner(kind, path, None)
@@ -102,10 +102,7 @@ def _exported_predictor(kind: str) -> Callable[[Path, dict], tuple[Callable, Any
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"{path}: cannot load the {kind} model ({type(exc).__name__}: {str(exc)[:200]})") from None
 
-        def run(X: np.ndarray) -> np.ndarray:
-            return np.concatenate([one(x[None].astype(np.float32)) for x in X])
-
-        return run, None
+        return lambda X: one_at_a_time(one, X), None
 
     return load
 

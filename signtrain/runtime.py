@@ -44,3 +44,10 @@ def import_tensorflow() -> None:
     logging.getLogger("absl").setLevel(logging.ERROR)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="keras")
+
+
+def missing_modules(*names: str) -> list[str]:
+    """The optional packages among names that are not installed (looked up, not imported)."""
+    import importlib.util
+
+    return [name for name in names if importlib.util.find_spec(name) is None]

@@ -19,15 +19,14 @@ import numpy as np
 from signtrain import artifacts
 from signtrain.artifacts import RunPaths
 from signtrain.config import Config, replace
-from signtrain.data import SequenceDataset, load_dataset
+from signtrain.data import SequenceDataset, fingerprint, load_dataset
 from signtrain.data.preprocess import Normalizer
-from signtrain.features import FeatureSpec, transform_numpy
 from signtrain.data.split import Split, split_dataset
 from signtrain.errors import ConfigError, DataError, ModelError
+from signtrain.features import FeatureSpec, transform_numpy
 from signtrain.layouts import detect_layout
 from signtrain.predictor import keras_runner
-from signtrain.runtime import import_tensorflow
-
+from signtrain.runtime import import_tensorflow, missing_modules
 
 
 class Listener(Protocol):
@@ -61,7 +60,6 @@ class Prepared:
         if self.X is not None:
             return self.X[index]
         return self.features(np.asarray(self.dataset.X[np.sort(index)]))[np.argsort(np.argsort(index))]
-    summary: dict
 
 
 @dataclass
@@ -76,6 +74,7 @@ class TrainResult:
     interrupted: bool
     saved_as: str                   # 'full' | 'weights'
     save_error: Optional[str]
+    saved_path: Optional[Path] = None  # the model file written (the .weights.h5 after a fallback)
     metrics: dict = field(default_factory=dict)
     is_chief: bool = True           # False on the other workers of a multi-worker run (nothing kept)
 
@@ -209,19 +208,13 @@ def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: I
 
     callbacks = [Progress(), best, stopper, *([reducer] if t.lr_schedule == "plateau" else []), ResumeState(),
                  keras.callbacks.CSVLogger(str(paths.history), append=resume_state is not None)]
-    if t.tensorboard and not _has_tensorboard():
+    if t.tensorboard and missing_modules("tensorboard"):
         listener.on_message("TensorBoard logs skipped: the tensorboard package is not installed "
                             "(pip install 'signtrain[tensorboard]', or set train.tensorboard: false)")
     elif t.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(paths.log_dir / "tensorboard"),
                                                      write_graph=False, profile_batch=0))
     return callbacks, {"best": best, "stopper": stopper, "reducer": reducer, "monitor": monitor}
-
-
-def _has_tensorboard() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("tensorboard") is not None
 
 
 def _finite(value: Any) -> Optional[float]:
@@ -319,6 +312,7 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resu
     resume_state = _load_resume_state(paths) if resume else None
     _seed(config.train.seed, deterministic=plan.strategy is None)
     ds, split = prepared.dataset, prepared.split
+    steps = -(-len(split.train) // config.train.batch_size)
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     with plan.scope():
         if resume_state:
@@ -329,7 +323,7 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resu
             unroll = should_unroll(config.model.unroll, ds.sequence_length, len(split.train) * config.train.epochs)
             model = build_model(config.model, ds.sequence_length, prepared.spec.output_length, len(ds.labels),
                                 unroll=unroll)
-            compile_model(model, config, plan, steps=-(-len(split.train) // config.train.batch_size))
+            compile_model(model, config, plan, steps=steps)
             initial_epoch = 0
     prepare_model(model, plan, config.train.batch_size, ds.sequence_length, prepared.spec.output_length,
                   len(ds.labels))
@@ -337,7 +331,6 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resu
     if plan.strategy is not None:
         train_data = shard_by_data(train_data)
         val_data = shard_by_data(val_data) if val_data is not None else None
-    steps = -(-len(split.train) // config.train.batch_size)
     listener.on_train_begin({"epochs": config.train.epochs, "steps": steps, "initial_epoch": initial_epoch})
 
     start = time.perf_counter()
@@ -383,10 +376,9 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
     paths, ds, split, norm = result.paths, prepared.dataset, prepared.split, prepared.normalizer
     artifacts.save_preprocess(paths.preprocess, norm.mean, norm.std, norm.epsilon, norm.mode)
     written, kind, error = artifacts.save_model_staged(model, paths.model)
-    result.saved_as, result.save_error = kind, error
+    result.saved_as, result.save_error, result.saved_path = kind, error, written
     layout = detect_layout(ds.feature_length)
     sources = ds.relative_sources()
-    data_settings = {k: v for k, v in config.to_dict()["data"].items() if k not in ("path", "workers")}
     metadata = {
         "format_version": 1,
         "model_file": written.name,
@@ -401,7 +393,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "data": {
             "path": str(Path(ds.root).resolve()),
             "format": ds.format,
-            "fingerprint": artifacts.data_fingerprint(ds.relative_sources(), ds.digests, data_settings),
+            "fingerprint": fingerprint(ds, config.data),
             "sequences": len(ds),
         },
         "split": {

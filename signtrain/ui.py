@@ -226,9 +226,8 @@ def render_train_summary(result: Any, console: Console) -> None:
                  else "— (split.test_fraction is 0)")
     grid.add_row("Duration", f"{result.train_seconds:.1f} s")
     p = result.paths
-    model_line = str(p.model) if result.saved_as == "full" else (
-        f"{p.model.parent / (p.model.name.rsplit('.', 1)[0] + '.weights.h5')} (weights only: full save failed: "
-        f"{result.save_error})")
+    model_line = str(result.saved_path) if result.saved_as == "full" else (
+        f"{result.saved_path} (weights only: full save failed: {result.save_error})")
     for name, path in (("Model", model_line), ("Best checkpoint", p.checkpoint), ("Normalisation", p.preprocess),
                        ("Metadata", p.metadata), ("Metrics", p.metrics), ("History", p.history),
                        ("TensorBoard", p.log_dir / "tensorboard")):

@@ -88,6 +88,8 @@ def test_other_splits_and_other_trees(trained):
     base, data, result = trained
     model = base / "models" / "lstm_model.h5"
     sizes = {s: evaluate(model, split=s).sequences for s in ("test", "val", "train", "all")}
+    # reading without the cache is the same data: no "changed since training" note
+    assert evaluate(model, use_cache=False).notes == []
     assert sizes["all"] == 48 == sizes["test"] + sizes["val"] + sizes["train"]
     # another tree in the same layout, with a subset of the signs and longer recordings
     other = write_tree(base / "other", signs=("b", "d"), sequences=3, frames=14, features=126, seed=5)

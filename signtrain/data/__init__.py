@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,7 @@ from signtrain.data.dataset import DEFECT_KINDS, Issue, RawTree, SequenceDataset
 from signtrain.errors import DataError
 from signtrain.layouts import describe
 
-__all__ = ["DEFECT_KINDS", "Issue", "SequenceDataset", "detect_format", "load_dataset", "read_raw",
+__all__ = ["DEFECT_KINDS", "Issue", "SequenceDataset", "detect_format", "fingerprint", "load_dataset", "read_raw",
            "reader_settings", "usable_sequences"]
 
 # keys that do not change what is read (so do not change the cache key)
@@ -37,6 +40,16 @@ def detect_format(root: Path, setting: str) -> str:
 
 def reader_settings(cfg: DataConfig) -> dict:
     return {k: v for k, v in asdict(cfg).items() if k not in _NOT_READER}
+
+
+def fingerprint(ds: SequenceDataset, cfg: DataConfig) -> str:
+    """Changes when any sequence's content, the set of sequences or the reader settings change
+    (not with the cache or worker settings, which change nothing that is read)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps(reader_settings(cfg), sort_keys=True).encode())
+    for source, digest in zip(ds.relative_sources(), ds.digests):
+        h.update(f"{source}\0{digest}\n".encode())
+    return h.hexdigest()
 
 
 def read_raw(cfg: DataConfig) -> RawTree:
@@ -62,7 +75,7 @@ def read_raw(cfg: DataConfig) -> RawTree:
     return mpdata.read_tree(root, cfg.signs, cfg.workers)
 
 
-def _width_histogram(tree: RawTree, root: Path) -> int:
+def _width_histogram(tree: RawTree, root: Path) -> Counter:
     histogram = vector_length_histogram(tree.raws)
     if not histogram:
         raise DataError(f"{root}: no readable frame in {len(tree.raws)} sequences; every file is corrupt")

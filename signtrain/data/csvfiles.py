@@ -16,8 +16,7 @@ import numpy as np
 
 from signtrain.config import DataConfig
 from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest
-from signtrain.data.mpdata import _scandir, natural_key
-from signtrain.errors import DataError
+from signtrain.data.mpdata import _scandir, natural_key, sign_folders
 
 DELIMITERS = (";", ",", "\t", " ")
 
@@ -69,36 +68,29 @@ def read_sequence(path: Path, cfg: DataConfig) -> RawSequence:
         return RawSequence(np.zeros(0, np.int64), [], error="header only, no frame rows")
     out = np.zeros((len(rows), width), dtype=np.float32)
     padded = 0
-    too_long: list[int] = []
+    too_long: dict[int, np.ndarray] = {}  # rows wider than the header: wrong-length frames
+    columns = _slice(cfg.csv_columns)
     try:
         for i, fields in enumerate(rows):
             if len(fields) > width:
-                too_long.append(i)
+                too_long[i] = np.asarray(fields, dtype=np.float32)[columns]
                 continue
             if len(fields) < width:
                 padded += 1
             out[i, :len(fields)] = fields
     except ValueError as exc:
         return RawSequence(np.zeros(0, np.int64), [], error=f"row {i + 1 + header}: {exc}")
-    out = np.ascontiguousarray(out[:, _slice(cfg.csv_columns)])
+    out = np.ascontiguousarray(out[:, columns])
     indices = np.arange(len(rows))
     if too_long:
-        vectors = [None if i in too_long else out[i] for i in range(len(rows))]
-        vectors = [np.zeros(out.shape[1] + 1, np.float32) if v is None else v for v in vectors]
+        vectors = [too_long.get(i, row) for i, row in enumerate(out)]
         return RawSequence(indices, vectors, None, content_digest(None, vectors), padded_vectors=padded)
     return RawSequence(indices, [], out, content_digest(out, []), padded_vectors=padded)
 
 
 def read_tree(root: Path, cfg: DataConfig) -> RawTree:
-    if not root.is_dir():
-        raise DataError(f"data folder not found: {root} (set data.path in the config or pass --data PATH)")
-    folders = {e.name: e for e in _scandir(root) if e.is_dir()}
-    if cfg.signs:
-        absent = [s for s in cfg.signs if s not in folders]
-        if absent:
-            raise DataError(f"sign '{absent[0]}' listed in data.signs has no folder under {root}")
-    names = list(cfg.signs) if cfg.signs else sorted(folders)
     tree = RawTree("csv", [], [], [], [], [])
+    names, folders = sign_folders(root, cfg.signs, tree.issues)
     for name in names:
         files = sorted((e for e in _scandir(Path(folders[name].path))), key=lambda e: natural_key(e.name))
         sequences = [e for e in files if e.name.lower().endswith(".csv")]

@@ -61,27 +61,33 @@ def _listdir(path: str) -> list[str]:
         raise DataError(f"{path}: cannot list this folder ({exc.strerror})") from None
 
 
-def scan_tree(root: Path, signs: Optional[tuple[str, ...]] = None) -> Scan:
-    """List signs, sequences and frame files; stray and empty things become issues."""
+def sign_folders(root: Path, signs: Optional[tuple[str, ...]],
+                 issues: list[Issue]) -> tuple[list[str], dict[str, os.DirEntry]]:
+    """The sign folders to read, in label order (as listed, or sorted); stray top-level files become
+    issues and a listed sign without a folder is an error.  Shared by the folder-per-sign readers."""
     if not root.exists():
         raise DataError(f"data folder not found: {root} (set data.path in the config or pass --data PATH)")
     if not root.is_dir():
         raise DataError(f"{root}: expected a folder of sign folders (ROOT/<sign>/<sequence>/<frame>.npy)")
-    issues: list[Issue] = []
     top = _scandir(root)
     folders = {e.name: e for e in top if e.is_dir()}
     for e in top:
         if not e.is_dir():
             issues.append(Issue("warning", "stray_file", e.path, "file outside any sign folder, ignored"))
-    if signs:
-        absent = [s for s in signs if s not in folders]
-        if absent:
-            raise DataError(f"sign '{absent[0]}' listed in data.signs has no folder under {root}"
-                            + (f" (and {len(absent) - 1} more)" if len(absent) > 1 else "")
-                            + "; fix the list or add the recordings")
-        names = list(signs)
-    else:
-        names = sorted(folders)
+    if not signs:
+        return sorted(folders), folders
+    absent = [s for s in signs if s not in folders]
+    if absent:
+        raise DataError(f"sign '{absent[0]}' listed in data.signs has no folder under {root}"
+                        + (f" (and {len(absent) - 1} more)" if len(absent) > 1 else "")
+                        + "; fix the list or add the recordings")
+    return list(signs), folders
+
+
+def scan_tree(root: Path, signs: Optional[tuple[str, ...]] = None) -> Scan:
+    """List signs, sequences and frame files; stray and empty things become issues."""
+    issues: list[Issue] = []
+    names, folders = sign_folders(root, signs, issues)
 
     labels: list[str] = []
     entries: list[SequenceEntry] = []
