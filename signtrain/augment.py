@@ -3,8 +3,8 @@
 Spatial (a batch at a time, fresh parameters per sequence): small rotation, scale and shift
 about the image centre, Gaussian noise on x and y, and left-right mirroring that swaps the hands (and
 the pose's left/right points) - optional, as it changes some signs' meaning.  Temporal (one
-sequence at a time): a speed change (the sequence resampled to a longer or shorter length)
-and frame dropout.  Undetected (all-zero) parts stay exactly zero.
+sequence at a time): a random window (crop), a speed change (the sequence resampled to a longer
+or shorter length) and frame dropout.  Undetected (all-zero) parts stay exactly zero.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ POSE_PAIRS = ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 
 
 
 def enabled(cfg: AugmentConfig) -> bool:
-    return any((cfg.rotation, cfg.scale, cfg.shift, cfg.noise, cfg.mirror, cfg.speed, cfg.frame_dropout))
+    return any((cfg.rotation, cfg.scale, cfg.shift, cfg.noise, cfg.mirror, cfg.crop, cfg.speed, cfg.frame_dropout))
 
 
 def _parts(x: Any, layout: Layout) -> dict:
@@ -98,23 +98,41 @@ def spatial(x: Any, cfg: AugmentConfig, layout: Layout) -> Any:
     return y * frame
 
 
-def temporal(frames: Any, length: Any, cfg: AugmentConfig) -> tuple[Any, Any]:
-    """One sequence [T, F] with `length` real frames -> resampled at a random speed, frames dropped,
-    padded back to T."""
+def _nearest(frames: Any, length: Any) -> Any:
+    """Nearest-frame resampling to `length` frames, as data.resample does when loading."""
+    import tensorflow as tf
+
+    n = tf.cast(tf.shape(frames)[0], tf.float32)
+    return tf.gather(frames, tf.cast(tf.floor(tf.linspace(0.0, n - 1.0, length) + 0.5), tf.int32))
+
+
+def temporal(frames: Any, length: Any, cfg: AugmentConfig, refill: bool = False) -> tuple[Any, Any]:
+    """One sequence [T, F] with `length` real frames -> a random window of it (crop), resampled at a
+    random speed, frames dropped, padded back to T.  refill (data.resample: every sequence fills
+    all T frames, in training and at inference alike) stretches the result back to T frames
+    instead of padding, so that the model trains on full-length inputs; the speed change then
+    has no effect and crop + dropout make the time warp."""
     import tensorflow as tf
 
     T = tf.shape(frames)[0]
-    length = tf.clip_by_value(tf.cast(length, tf.int32), 1, T)  # a resampled sequence fills all T frames
+    length = tf.clip_by_value(tf.cast(length, tf.int32), 1, T)
     real = frames[:length]
-    if cfg.speed:
+    if cfg.crop:
+        keep = 1.0 - tf.random.uniform([]) * cfg.crop
+        size = tf.clip_by_value(tf.cast(tf.round(tf.cast(length, tf.float32) * keep), tf.int32), 1, length)
+        start = tf.random.uniform([], 0, length - size + 1, dtype=tf.int32)
+        real = real[start:start + size]
+    if cfg.speed and not refill:
         factor = 1.0 + tf.random.uniform([], -1.0, 1.0) * cfg.speed
-        new = tf.clip_by_value(tf.cast(tf.round(tf.cast(length, tf.float32) * factor), tf.int32), 1, 4 * T)
-        index = tf.cast(tf.floor(tf.linspace(0.0, tf.cast(length, tf.float32) - 1.0, new)), tf.int32)
-        real = tf.gather(real, index)
+        n = tf.shape(real)[0]
+        new = tf.clip_by_value(tf.cast(tf.round(tf.cast(n, tf.float32) * factor), tf.int32), 1, 4 * T)
+        real = _nearest(real, new)
     if cfg.frame_dropout:
         keep = tf.random.uniform([tf.shape(real)[0]]) >= cfg.frame_dropout
         keep = tf.tensor_scatter_nd_update(keep, [[0]], [True])  # never drop every frame
         real = tf.boolean_mask(real, keep)
+    if refill:
+        return tf.ensure_shape(_nearest(real, T), frames.shape), T
     real = real[:T]
     n = tf.shape(real)[0]
     padded = tf.pad(real, [[0, T - n], [0, 0]])

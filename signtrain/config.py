@@ -21,6 +21,7 @@ from typing import Any, Optional, Union
 import yaml
 
 from signtrain.errors import ConfigError
+from signtrain.layouts import KNOWN_LENGTHS
 
 
 def _opt(default: Any, help: str, **rules: Any) -> Any:
@@ -37,7 +38,7 @@ class DataConfig:
                        choices=("auto", "mp_data", "npy", "islr_parquet", "csv", "npz"))
     signs: Optional[tuple[str, ...]] = _opt(None, "signs to use, in this order; null = every sign folder, sorted")
     sequence_length: int = _opt(30, "frames per sequence fed to the model", min=1)
-    features_per_frame: Optional[int] = _opt(225, "values per frame (1662, 258, 225, 126, 63); null = detect", min=1)
+    features_per_frame: Optional[int] = _opt(225, f"values per frame ({KNOWN_LENGTHS}); null = detect", min=1)
     missing_frame: str = _opt("zero", "a frame number absent from a sequence", choices=("zero", "skip"))
     bad_frame: str = _opt("zero", "a corrupt or wrong-length frame file", choices=("zero", "skip", "drop_sequence"))
     zero_frame: str = _opt("keep", "an all-zero frame (nothing detected)", choices=("keep", "drop"))
@@ -81,9 +82,10 @@ class PreprocessConfig:
     sort_hands: bool = _opt(False, "order the two hand slots left/right by wrist x")
     hand_normalization: bool = _opt(False, "centre each hand on its wrist, scale by its size (wrist row keeps "
                                     "the hand's position)")
-    body_normalization: bool = _opt(False, "centre the pose between the shoulders, scale by shoulder width")
+    body_normalization: bool = _opt(False, "centre every part between the shoulders and scale by shoulder width "
+                                    "(without a pose: centre on the face point)")
     parts: Optional[tuple[str, ...]] = _opt(None, "body parts kept, e.g. [pose, left_hand, right_hand]; null = all",
-                                            choices=("pose", "face", "left_hand", "right_hand", "hand"))
+                                            choices=("pose", "face", "face_point", "left_hand", "right_hand", "hand"))
     presence: bool = _opt(False, "a 0/1 flag per body part: undetected parts stay 0, flagged absent")
     velocity: bool = _opt(False, "append frame-to-frame differences")
 
@@ -96,6 +98,7 @@ class AugmentConfig:
     shift: float = _opt(0.0, "random shift up to this fraction of the image", min=0.0, max=0.5)
     noise: float = _opt(0.0, "Gaussian noise (standard deviation, image units) on x, y, z", min=0.0)
     mirror: bool = _opt(False, "mirror half the sequences left-right, swapping the hands (changes some signs)")
+    crop: float = _opt(0.0, "keep a random window of at least 1 - crop of each sequence's frames", min=0.0, max=0.9)
     speed: float = _opt(0.0, "random speed change up to this fraction, e.g. 0.2 = 0.8-1.2x", min=0.0, max=0.9)
     frame_dropout: float = _opt(0.0, "probability of dropping each frame", min=0.0, max=0.9)
 

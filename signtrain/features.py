@@ -6,7 +6,8 @@ raw frames [N, T, F] -> optional, in this order:
                       side of the image it is on), as detectors fill slots in detection order
   hand_normalization  each hand centred on its wrist and scaled by wrist-to-middle-knuckle length;
                       the wrist row keeps the hand's position
-  body_normalization  pose (and face) centred between the shoulders, scaled by shoulder width
+  body_normalization  every part (the hands' wrist rows included) centred between the shoulders
+                      and scaled by shoulder width; without a pose, centred on the face point
   parts               keep only these body parts (e.g. drop the 1404 face values of 1662)
   presence            one 0/1 flag per part: an undetected part is all zero and flagged absent,
                       never fed as fake coordinates
@@ -24,7 +25,7 @@ import numpy as np
 
 from signtrain.config import PreprocessConfig
 from signtrain.errors import ConfigError
-from signtrain.layouts import BodyPart, Layout, detect_layout
+from signtrain.layouts import KNOWN_LENGTHS, BodyPart, Layout, detect_layout
 
 WRIST, MIDDLE_KNUCKLE = 0, 9
 LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
@@ -50,7 +51,7 @@ class FeatureSpec:
         needs_layout = [k for k in ("sort_hands", "hand_normalization", "body_normalization", "parts", "presence")
                         if getattr(spec, k)]
         if needs_layout and layout is None:
-            raise ConfigError(f"preprocess.{needs_layout[0]} needs a known layout (1662, 258, 225, 126, 63); "
+            raise ConfigError(f"preprocess.{needs_layout[0]} needs a known layout ({KNOWN_LENGTHS}); "
                               f"the data has {raw_length} values per frame")
         if spec.parts:
             unknown = [p for p in spec.parts if layout.part(p) is None]
@@ -59,8 +60,8 @@ class FeatureSpec:
                                   f"({', '.join(p.name for p in layout.parts)})")
         if spec.sort_hands and len(layout.hands) != 2:
             raise ConfigError("preprocess.sort_hands needs a layout with two hands")
-        if spec.body_normalization and layout.part("pose") is None:
-            raise ConfigError("preprocess.body_normalization needs a layout with a pose")
+        if spec.body_normalization and not (layout.part("pose") or layout.part("face_point")):
+            raise ConfigError("preprocess.body_normalization needs a layout with a pose or a face point")
         return spec
 
     @property
@@ -120,13 +121,18 @@ def _normalise_hand(points: Any) -> Any:
     return tf.concat([centred, points[..., 3:]], axis=-1) * present
 
 
-def _body_frame(pose: Any) -> tuple[Any, Any]:
+def _body_frame(parts: dict) -> tuple[Any, Any, Any]:
+    """(centre, scale, present) of the body reference: the shoulders, else the face point."""
     import tensorflow as tf
 
+    if "pose" not in parts:
+        point = parts["face_point"]
+        return tf.pad(point, [[0, 0]] * (len(point.shape) - 1) + [[0, 1]]), 1.0, _present(point)
+    pose = parts["pose"]
     left, right = pose[..., LEFT_SHOULDER:LEFT_SHOULDER + 1, :3], pose[..., RIGHT_SHOULDER:RIGHT_SHOULDER + 1, :3]
     centre = (left + right) / 2
     width = tf.norm(left[..., :2] - right[..., :2], axis=-1, keepdims=True)
-    return centre, width
+    return centre, width, _present(pose)
 
 
 def transform(x: Any, spec: FeatureSpec) -> Any:
@@ -142,13 +148,13 @@ def transform(x: Any, spec: FeatureSpec) -> Any:
         _sort_hands(parts, spec.layout.hands[0].name, spec.layout.hands[1].name)
     presence = {name: _present(points) for name, points in parts.items()}
     if spec.body_normalization:
-        centre, width = _body_frame(parts["pose"])
-        ok = presence["pose"]
+        # hands too: hand normalisation below only reads their wrists' positions, now body-relative
+        centre, width, ok = _body_frame(parts)
         for name, points in parts.items():
-            if name == "pose" or name == "face" or not spec.hand_normalization:
-                moved = (points[..., :3] - centre) / (width + EPS)
-                parts[name] = tf.concat([moved, points[..., 3:]], axis=-1) * presence[name] * ok + \
-                    points * (1 - ok)
+            xyz = min(points.shape[-1], 3)
+            moved = (points[..., :xyz] - centre[..., :xyz]) / (width + EPS)
+            parts[name] = tf.concat([moved, points[..., xyz:]], axis=-1) * presence[name] * ok + \
+                points * (1 - ok)
     if spec.hand_normalization:
         for hand in spec.layout.hands:
             parts[hand.name] = _normalise_hand(parts[hand.name])

@@ -53,9 +53,15 @@ LAYOUTS: dict[int, Layout] = {
         _layout("pose4_hands", "pose xyzv + both hands", ("pose", 33, 4), ("left_hand", 21, 3), ("right_hand", 21, 3)),
         _layout("pose_hands", "pose xyz + both hands", ("pose", 33, 3), ("left_hand", 21, 3), ("right_hand", 21, 3)),
         _layout("hands", "two hands", ("left_hand", 21, 3), ("right_hand", 21, 3)),
+        # one face point (x, y) before the hands, as in the SignLanguageRecognition (DGS) CSV files
+        _layout("face_point_hands", "face point xy + both hands",
+                ("face_point", 1, 2), ("left_hand", 21, 3), ("right_hand", 21, 3)),
         _layout("one_hand", "one hand", ("hand", 21, 3)),
     )
 }
+
+
+KNOWN_LENGTHS = ", ".join(str(n) for n in LAYOUTS)  # for messages
 
 
 def detect_layout(length: int) -> Optional[Layout]:

@@ -59,8 +59,10 @@ def _augmented(prepared: Any, index: np.ndarray, config: Config, batch: int, fin
 
     cfg, layout, spec, norm = config.augment, prepared.spec.layout, prepared.spec, prepared.normalizer
     data = _raw_examples(prepared, index, config.train.seed, shuffle=True)
-    if cfg.speed or cfg.frame_dropout:
-        data = data.map(lambda x, n, y: (*augment.temporal(x, n, cfg), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if cfg.crop or cfg.speed or cfg.frame_dropout:
+        refill = config.data.resample
+        data = data.map(lambda x, n, y: (*augment.temporal(x, n, cfg, refill), y),
+                        num_parallel_calls=tf.data.AUTOTUNE)
     data = data.map(lambda x, n, y: (x, y)).batch(batch)
 
     def features(x: Any, y: Any) -> Any:

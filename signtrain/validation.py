@@ -11,7 +11,7 @@ import numpy as np
 
 from signtrain.config import Config
 from signtrain.data.dataset import Issue, SequenceDataset
-from signtrain.layouts import detect_layout
+from signtrain.layouts import KNOWN_LENGTHS, detect_layout
 
 IMBALANCE_WARNING = 3.0  # largest / smallest sign above this is worth a warning
 
@@ -131,7 +131,7 @@ def build_report(ds: SequenceDataset, config: Config, config_features: Optional[
     layout = detect_layout(ds.feature_length)
     if layout is None:
         issues.append(Issue("warning", "unknown_layout", ds.root,
-                            f"{ds.feature_length} values per frame is not a known layout (1662, 258, 225, 126, 63)"))
+                            f"{ds.feature_length} values per frame is not a known layout ({KNOWN_LENGTHS})"))
     if config_features and config_features != ds.feature_length and not any(
             i.kind == "layout_mismatch" for i in issues):
         issues.append(Issue("error", "layout_mismatch", ds.root,

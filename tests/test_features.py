@@ -92,6 +92,31 @@ def test_body_normalization_puts_shoulders_at_plus_minus_half():
     assert layout.part("pose").dims == 3
 
 
+
+def test_body_normalization_puts_the_wrists_in_the_body_frame():
+    x = np.zeros((1, 1, 225), np.float32)
+    pose = np.full((33, 3), 0.5)
+    pose[11], pose[12] = [0.3, 0.4, 0.0], [0.7, 0.4, 0.0]  # centre (0.5, 0.4), width 0.4
+    x[0, 0, :99] = pose.reshape(-1)
+    x[0, 0, 99:162] = hand(centre=(0.3, 0.6)).reshape(-1)
+    s = spec("preprocess.body_normalization=true", "preprocess.hand_normalization=true", length=225)
+    out = transform_numpy(x, s)[0, 0, 99:162].reshape(21, 3)
+    np.testing.assert_allclose(out[0, :2], [-0.5, 0.5], atol=1e-5)   # wrist: (0.3-0.5)/0.4, (0.6-0.4)/0.4
+    np.testing.assert_allclose(out[9, :2], [0, -1], atol=1e-4)       # the shape is still wrist-relative
+
+
+def test_the_face_point_layout_centres_the_hands_on_the_face():
+    layout = detect_layout(128)
+    assert layout.name == "face_point_hands" and layout.part("face_point").stop == 2
+    x = np.zeros((1, 1, 128), np.float32)
+    x[0, 0, :2] = [0.5, 0.3]
+    x[0, 0, 2:65] = hand(centre=(0.4, 0.6)).reshape(-1)  # one hand; the other slot empty
+    s = spec("preprocess.body_normalization=true", "preprocess.hand_normalization=true",
+             "preprocess.presence=true", length=128)
+    out = transform_numpy(x, s)[0, 0]
+    np.testing.assert_allclose(out[2:5], [-0.1, 0.3, 0.01], atol=1e-5)  # the wrist relative to the face
+    assert not out[65:128].any() and out[-3:].tolist() == [1.0, 1.0, 0.0]
+
 def test_parts_subset_drops_the_face():
     s = spec("preprocess.parts=[left_hand, right_hand]", length=1662)
     assert s.output_length == 126
@@ -103,7 +128,7 @@ def test_parts_subset_drops_the_face():
 
 def test_layout_dependent_options_need_a_known_layout():
     with pytest.raises(ConfigError, match="needs a known layout"):
-        spec("preprocess.hand_normalization=true", length=128)
+        spec("preprocess.hand_normalization=true", length=129)
     with pytest.raises(ConfigError, match="'face' is not in the hands layout"):
         spec("preprocess.parts=[face]")
 
@@ -153,6 +178,33 @@ def test_temporal_augmentation_changes_length_and_pads():
     out, n = augment.temporal(tf.constant(x), 10, drop)
     assert 1 <= int(n) <= 10 and out.numpy()[0, 0] == 1  # the first frame is never dropped
 
+
+
+def test_temporal_crop_keeps_a_contiguous_window():
+    cfg = load_config(None, ["augment.crop=0.5"]).augment
+    x = np.zeros((20, 63), np.float32)
+    x[:10] = np.arange(1, 11)[:, None]
+    for _ in range(10):
+        out, n = augment.temporal(tf.constant(x), 10, cfg)
+        n = int(n)
+        values = out.numpy()[:n, 0]
+        assert 5 <= n <= 10 and not out.numpy()[n:].any()
+        np.testing.assert_array_equal(values, np.arange(values[0], values[0] + n))  # consecutive frames
+        assert values[-1] <= 10
+
+
+def test_refill_stretches_back_to_the_full_length():
+    # data.resample: every sequence fills T frames, so an augmented one must too
+    cfg = load_config(None, ["augment.crop=0.5", "augment.frame_dropout=0.1", "augment.speed=0.5"]).augment
+    x = np.arange(1, 21, dtype=np.float32)[:, None] * np.ones((1, 63), np.float32)
+    for _ in range(10):
+        out, n = augment.temporal(tf.constant(x), 20, cfg, refill=True)
+        values = out.numpy()[:, 0]
+        assert int(n) == 20 and values.all() and (np.diff(values) >= 0).all()
+        assert values[-1] - values[0] >= 5  # at least half the frames' span, stretched
+    plain = load_config(None, ["augment.speed=0.5"]).augment
+    out, n = augment.temporal(tf.constant(x), 20, plain, refill=True)
+    np.testing.assert_array_equal(out.numpy(), x)  # with refill the speed change alone is undone
 
 def test_balanced_class_weights():
     w = class_weights(np.array([0, 0, 0, 1]), 3)

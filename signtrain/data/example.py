@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from signtrain.errors import DataError
-from signtrain.layouts import Layout, detect_layout
+from signtrain.layouts import KNOWN_LENGTHS, Layout, detect_layout
 
 SIGN_NAMES = ("hello", "thanks", "yes", "no", "please", "sorry", "help", "more", "eat", "drink",
               "water", "home", "friend", "family", "school", "work", "good", "bad", "love", "stop")
@@ -72,6 +72,8 @@ def _frame(layout: Layout, pose: np.ndarray, wrists: list[np.ndarray], hands: li
                 values = np.hstack([values, np.full((33, 1), 0.99)])
         elif part.name == "face":
             values = pose[0] + rng.normal(0, 0.04, (468, 3)) * [1, 1.3, 0.3]
+        elif part.name == "face_point":
+            values = pose[0, :2] + rng.normal(0, 0.003, 2)
         else:
             slot = 0 if part.name in ("right_hand", "hand") else 1
             if hands[slot] is None:
@@ -86,7 +88,7 @@ def write_example(root: Path, signs: int = 3, sequences: int = 30, frames: int =
     """Write ROOT/<sign>/<seq>/<frame>.npy; returns what was written, defects included."""
     layout = detect_layout(features)
     if layout is None or not layout.hands:
-        raise DataError(f"--features {features}: choose a known layout (1662, 258, 225, 126, 63)")
+        raise DataError(f"--features {features}: choose a known layout ({KNOWN_LENGTHS})")
     if root.exists() and any(root.iterdir()):
         raise DataError(f"{root} already holds files; choose an empty or new folder")
     rng = np.random.default_rng(seed)
