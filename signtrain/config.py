@@ -82,8 +82,9 @@ class PreprocessConfig:
     sort_hands: bool = _opt(False, "order the two hand slots left/right by wrist x")
     hand_normalization: bool = _opt(False, "centre each hand on its wrist, scale by its size (wrist row keeps "
                                     "the hand's position)")
-    body_normalization: bool = _opt(False, "centre every part between the shoulders and scale by shoulder width "
-                                    "(without a pose: centre on the face point)")
+    body_normalization: Union[bool, str] = _opt(
+        False, "centre every part between the shoulders and scale by shoulder width (without a pose: centre "
+        "on the face point); auto = where the layout has either", choices=(True, False, "auto"))
     parts: Optional[tuple[str, ...]] = _opt(None, "body parts kept, e.g. [pose, left_hand, right_hand]; null = all",
                                             choices=("pose", "face", "face_point", "left_hand", "right_hand", "hand"))
     presence: bool = _opt(False, "a 0/1 flag per body part: undetected parts stay 0, flagged absent")
@@ -431,6 +432,10 @@ def build_config(tree: dict[str, Any], source: str = "config") -> Config:
     _check_model(config.model, source)
     if config.split.test_fraction + config.split.validation_fraction >= 1.0:
         raise ConfigError(f"{source}: split.test_fraction + split.validation_fraction must be below 1")
+    if config.data.resample and config.augment.speed:
+        raise ConfigError(f"{source}: augment.speed={config.augment.speed} has no effect with data.resample: true "
+                          "(every sequence is stretched to data.sequence_length); set augment.speed: 0 and use "
+                          "augment.crop for a time warp")
     return config
 
 

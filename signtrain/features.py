@@ -46,7 +46,10 @@ class FeatureSpec:
     @classmethod
     def from_config(cls, cfg: PreprocessConfig, raw_length: int) -> "FeatureSpec":
         layout = detect_layout(raw_length)
-        spec = cls(raw_length, layout, cfg.sort_hands, cfg.hand_normalization, cfg.body_normalization,
+        body = cfg.body_normalization
+        if body == "auto":
+            body = layout is not None and bool(layout.part("pose") or layout.part("face_point"))
+        spec = cls(raw_length, layout, cfg.sort_hands, cfg.hand_normalization, body,
                    cfg.parts, cfg.presence, cfg.velocity)
         needs_layout = [k for k in ("sort_hands", "hand_normalization", "body_normalization", "parts", "presence")
                         if getattr(spec, k)]

@@ -98,3 +98,8 @@ def test_missing_and_broken_files(tmp_path):
     bad.write_text("train: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_a_speed_change_on_resampled_sequences_is_refused():
+    with pytest.raises(ConfigError, match="augment.speed=0.2 has no effect with data.resample"):
+        load_config(None, ["data.resample=true", "augment.speed=0.2"])

@@ -138,15 +138,16 @@ def test_stream_emits_each_held_sign_once_with_frame_positions():
 
 
 @pytest.mark.parametrize("kind, extra", [
-    ("gru", ["model.conv_filters=[6]", "model.conv_kernel=3"]),
-    ("bilstm", []),
-    ("transformer", ["model.conv_filters=[8]", "model.units=[8]", "model.return_sequences=[true]"]),
+    ("gru", ["model.conv_filters=[6]", "model.conv_kernel=3", "data.resample=true", "augment.crop=0.3"]),
+    ("bilstm", ["augment.speed=0.2"]),
+    ("transformer", ["model.conv_filters=[8]", "model.units=[8]", "model.return_sequences=[true]",
+                     "augment.speed=0.2"]),
 ])
 def test_every_model_kind_exports_to_builtin_tflite(kind, extra, tmp_path):
     data = write_tree(tmp_path / "MP_Data", signs=("a", "b", "c"), sequences=12, frames=8, features=126)
     config = tiny_config(data, tmp_path / "m", f"model.kind={kind}", "preprocess.sort_hands=true",
                          "preprocess.hand_normalization=true", "preprocess.presence=true",
-                         "preprocess.velocity=true", "augment.rotation=5", "augment.speed=0.2", *extra,
+                         "preprocess.velocity=true", "augment.rotation=5", *extra,
                          features=126, frames=8, epochs=1)
     train(config)
     report = export(tmp_path / "m" / "lstm_model.h5", ["tflite"])

@@ -116,6 +116,8 @@ def test_the_face_point_layout_centres_the_hands_on_the_face():
     out = transform_numpy(x, s)[0, 0]
     np.testing.assert_allclose(out[2:5], [-0.1, 0.3, 0.01], atol=1e-5)  # the wrist relative to the face
     assert not out[65:128].any() and out[-3:].tolist() == [1.0, 1.0, 0.0]
+    assert spec("preprocess.body_normalization=auto", length=128).body_normalization
+    assert not spec("preprocess.body_normalization=auto", length=126).body_normalization  # hands only
 
 def test_parts_subset_drops_the_face():
     s = spec("preprocess.parts=[left_hand, right_hand]", length=1662)
