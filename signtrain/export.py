@@ -28,6 +28,7 @@ import numpy as np
 
 from signtrain import artifacts
 from signtrain.config import build_config
+from signtrain.data.assemble import FLOAT32_TINY
 from signtrain.errors import ConfigError, ModelError
 from signtrain.features import transform
 from signtrain.predictor import Predictor, keras_runner, load_predictor
@@ -115,6 +116,8 @@ def serving_function(predictor: Predictor, batch: Optional[int], unroll: bool = 
     def serve(landmarks: Any) -> dict:
         # the normaliser writes its statistics as numpy constants inside the graph (a captured
         # tf.constant would become a missing input for tf2onnx)
+        # subnormal inputs as 0 in every runtime, as signtrain's readers do (data.assemble.flush_subnormals)
+        landmarks = tf.where(tf.abs(landmarks) < FLOAT32_TINY, tf.zeros_like(landmarks), landmarks)
         z = norm.apply_tf(transform(landmarks, spec))
         return {"probabilities": model(z, training=False)}
 

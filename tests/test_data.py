@@ -161,3 +161,12 @@ def test_resampling_instead_of_pad_or_truncate(tree):
     assert ds.defect("padded_frames").sum() == 0 and ds.lengths[0] == 6
     short = load_dataset(cfg(root, "data.features_per_frame=63", "data.sequence_length=3", "data.resample=true"))
     assert short.X[0, :, 0].tolist() == [1, 4, 6] and short.defect("truncated_frames").sum() == 0
+
+
+def test_subnormal_values_read_as_zero():
+    from signtrain.data.assemble import flush_subnormals
+
+    frames = np.array([[3.05e-39, 0.5, -4.6e-39], [0.0, 1e-30, 0.25]], np.float32)
+    out = flush_subnormals(frames)
+    assert out.tolist() == [[0.0, 0.5, 0.0], [0.0, np.float32(1e-30), 0.25]]
+    assert flush_subnormals(out) is out  # nothing to flush: no copy

@@ -24,6 +24,17 @@ def vector_length_histogram(raws: list[RawSequence]) -> Counter:
     return counts
 
 
+FLOAT32_TINY = np.finfo(np.float32).tiny
+
+
+def flush_subnormals(frames: np.ndarray) -> np.ndarray:
+    """Subnormal values (|x| < 1.2e-38, e.g. 3e-39 where a tracker left memory uninitialised) become 0.
+    Runtimes disagree on them (TFLite's kernels flush them, others do not), so a hand made of them
+    would be present in one runtime and absent in another; no real coordinate is that small."""
+    tiny = (np.abs(frames) < FLOAT32_TINY) & (frames != 0)
+    return np.where(tiny, np.float32(0), frames).astype(np.float32, copy=False) if tiny.any() else frames
+
+
 def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: np.ndarray) -> Optional[np.ndarray]:
     """One sequence's frames in time order after the frame policies; None = drop the sequence."""
     if raw.block is not None and raw.block.shape[1] == width and len(raw.indices) and (
@@ -56,6 +67,7 @@ def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: 
         if cfg.bad_frame == "skip":
             keep &= ~bad
         valid = present & ~bad
+    frames = flush_subnormals(frames)
     counts[_COL["nan_missing_frames"]] = raw.nan_missing_frames
     counts[_COL["padded_vectors"]] = raw.padded_vectors
     nonfinite = ~np.isfinite(frames).all(axis=1) & valid

@@ -26,7 +26,7 @@ import numpy as np
 from signtrain import artifacts
 from signtrain.data.dataset import Issue, SequenceDataset
 
-VERSION = 1
+VERSION = 2  # 2: subnormal values flushed to 0
 _EDGE = 1 << 16  # bytes of X.npy hashed at each end
 
 
