@@ -20,8 +20,16 @@ POSE_PAIRS = ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 
               (21, 22), (23, 24), (25, 26), (27, 28), (29, 30), (31, 32))
 
 
+def spatial_enabled(cfg: AugmentConfig) -> bool:
+    return any((cfg.rotation, cfg.scale, cfg.shift, cfg.noise, cfg.mirror))
+
+
+def temporal_enabled(cfg: AugmentConfig) -> bool:
+    return any((cfg.crop, cfg.speed, cfg.frame_dropout))
+
+
 def enabled(cfg: AugmentConfig) -> bool:
-    return any((cfg.rotation, cfg.scale, cfg.shift, cfg.noise, cfg.mirror, cfg.crop, cfg.speed, cfg.frame_dropout))
+    return spatial_enabled(cfg) or temporal_enabled(cfg)
 
 
 def _parts(x: Any, layout: Layout) -> dict:

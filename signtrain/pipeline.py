@@ -59,14 +59,14 @@ def _augmented(prepared: Any, index: np.ndarray, config: Config, batch: int, fin
 
     cfg, layout, spec, norm = config.augment, prepared.spec.layout, prepared.spec, prepared.normalizer
     data = _raw_examples(prepared, index, config.train.seed, shuffle=True)
-    if cfg.crop or cfg.speed or cfg.frame_dropout:
+    if augment.temporal_enabled(cfg):
         refill = config.data.resample
         data = data.map(lambda x, n, y: (*augment.temporal(x, n, cfg, refill), y),
                         num_parallel_calls=tf.data.AUTOTUNE)
     data = data.map(lambda x, n, y: (x, y)).batch(batch)
 
     def features(x: Any, y: Any) -> Any:
-        if any((cfg.rotation, cfg.scale, cfg.shift, cfg.noise, cfg.mirror)):
+        if augment.spatial_enabled(cfg):
             x = augment.spatial(x, cfg, layout)
         return norm.apply_tf(transform(x, spec)), y
 
