@@ -1,16 +1,18 @@
-"""Where each file of a trained model lives, and writing/reading them atomically.
+"""The files of a trained model: where each lives inside a run folder, and writing them atomically.
 
-Every write goes to a temporary file in the same folder and is then renamed over
-the target, so a crash, a full disk or a kill at any moment leaves either the old
-good file or the new good file, never half of one.
+Every write goes to a temporary file in the same folder and is then renamed over the target,
+so a crash, a full disk or a kill leaves either the old file or the new one, never half of
+one.  Whole runs are made visible at once by signtrain.runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
+import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,34 +21,57 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from signtrain.config import OutputConfig
-from signtrain.errors import ModelError
+from signtrain.errors import RunError
 
-METADATA_SUFFIX = ".meta.json"
 MODEL_SUFFIXES = (".weights.h5", ".h5", ".keras", ".tflite", ".onnx", ".saved_model")
 
 
 @dataclass(frozen=True)
 class RunPaths:
+    """The files of one run, inside its folder (staging while it is written)."""
+
     dir: Path
     model: Path
     checkpoint: Path
     preprocess: Path
     metadata: Path
     metrics: Path
+    config: Path
+    curves: Path
     log_dir: Path
     history: Path
     resume_model: Path
     resume_state: Path
 
     @classmethod
-    def from_config(cls, cfg: OutputConfig) -> "RunPaths":
-        out = Path(cfg.dir)
-        model = out / cfg.model_file
-        logs = out / cfg.log_dir
-        return cls(dir=out, model=model, checkpoint=out / cfg.checkpoint_file,
-                   preprocess=out / cfg.preprocess_file, metadata=metadata_path(model),
-                   metrics=out / "metrics.json", log_dir=logs, history=logs / "history.csv",
-                   resume_model=logs / "resume" / "last.keras", resume_state=logs / "resume" / "state.json")
+    def inside(cls, folder: Path, cfg: OutputConfig) -> "RunPaths":
+        folder = Path(folder)
+        model = folder / cfg.model_file
+        logs = folder / cfg.log_dir
+        return cls(dir=folder, model=model, checkpoint=folder / cfg.checkpoint_file,
+                   preprocess=folder / cfg.preprocess_file, metadata=folder / (model_stem(model) + ".meta.json"),
+                   metrics=folder / "metrics.json", config=folder / "config.yaml", curves=folder / "curves.png",
+                   log_dir=logs, history=logs / "history.csv", resume_model=logs / "resume" / "last.keras",
+                   resume_state=logs / "resume" / "state.json")
+
+    def names(self) -> tuple[str, ...]:
+        """The artifact names a run's output folder shows at its top level."""
+        return tuple(p.relative_to(self.dir).as_posix() for p in (
+            self.model, self.checkpoint, self.preprocess, self.metadata, self.metrics, self.config, self.curves,
+            self.log_dir))
+
+
+def ensure_dir(path: Path) -> Path:
+    """A folder to write into (made if needed); an alias such as models/export is followed into the
+    run it names.  A file in the way, or a folder that cannot be made, is one clear error."""
+    real = Path(os.path.realpath(path))
+    if real.exists() and not real.is_dir():
+        raise RunError(f"{path}: a file is there, not a folder; give a folder (or a new name)")
+    try:
+        real.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot make the folder {path} ({exc.strerror or exc}); choose a writable place") from None
+    return real
 
 
 def model_stem(path: Path) -> str:
@@ -57,9 +82,19 @@ def model_stem(path: Path) -> str:
     return name
 
 
-def metadata_path(model_path: Path) -> Path:
-    """models/lstm_model.h5 -> models/lstm_model.meta.json (also for .keras, .tflite, SavedModel folders)."""
-    return model_path.parent / (model_stem(model_path) + METADATA_SUFFIX)
+# ---------------------------------------------------------------- fault injection (tests)
+
+_FAULT, _, _FAULT_SIGNAL = os.environ.get("SIGNTRAIN_FAULT", "").partition("@")
+
+
+def fault_point(name: str) -> None:
+    """Tests kill the process at named instants: SIGNTRAIN_FAULT=replace:lstm_model.h5 sends a real
+    SIGKILL (no cleanup runs) at that instant; ...@INT sends one SIGINT (a Ctrl-C) instead."""
+    if _FAULT and _FAULT == name:
+        os.kill(os.getpid(), signal.SIGINT if _FAULT_SIGNAL == "INT" else signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- atomic writes
 
 
 @contextlib.contextmanager
@@ -75,6 +110,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        fault_point(f"replace:{target.name}")
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -90,6 +126,11 @@ def _umask() -> int:
 def write_json(path: Path, payload: Any) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_with(path: Path, writer: Callable[[Path], None]) -> None:
@@ -115,14 +156,34 @@ def save_model(model: Any, path: Path) -> None:
 
 
 def save_model_staged(model: Any, path: Path) -> tuple[Path, str, Optional[str]]:
-    """Full model; where that fails, weights only.  -> (path written, 'full'|'weights', error or None)."""
+    """Full model; where that fails, weights only.  -> (path written, 'full'|'weights', error or None).
+    A full disk fails both, and that error goes to the caller."""
     try:
         save_model(model, path)
         return path, "full", None
-    except Exception as exc:  # noqa: BLE001 - any save failure falls back to weights
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a serialisation failure falls back to weights
         weights = path.parent / (model_stem(path) + ".weights.h5")
         write_with(weights, lambda tmp: model.save_weights(tmp))
         return weights, "weights", f"{type(exc).__name__}: {exc}"
+
+
+# ---------------------------------------------------------------- checksums
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, or of every file of a folder (a SavedModel) by relative path."""
+    h = hashlib.sha256()
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            h.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with open(file, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
@@ -134,14 +195,3 @@ def library_versions() -> dict[str, str]:
 
     return {"signtrain": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "tensorflow": tf.__version__, "keras": keras.__version__, "scikit-learn": sklearn.__version__}
-
-
-def read_metadata(model_path: Path) -> dict:
-    path = metadata_path(model_path)
-    if not path.is_file():
-        raise ModelError(f"{path} not found: the metadata that travels with {model_path.name} (labels, layout, "
-                         f"normalisation) is missing; copy it from the training output folder or retrain")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: corrupt metadata ({exc}); copy it again from the training output or retrain") from None

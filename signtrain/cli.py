@@ -32,18 +32,31 @@ OutputOpt = typer.Option(None, "--output", "-o", help="Output folder; shortcut f
 NoCacheOpt = typer.Option(False, "--no-cache", help="Read the tree afresh and write no cache (data.cache: false).")
 
 
-def _guard(work: Callable[[], T]) -> T:
-    """Run a command body: user errors become one line on stderr and an exit code, never a traceback."""
+def _guard(work: Callable[[], T], command: str = "signtrain") -> T:
+    """Run a command body: user errors become one line on stderr and an exit code, never a traceback;
+    anything unexpected becomes one line plus a crash log holding the traceback (exit 1)."""
     from signtrain import ui
+    from signtrain.errors import Interrupted
 
     try:
         return work()
+    except Interrupted as exc:
+        ui.print_note(str(exc))
+        raise typer.Exit(exc.exit_code) from None
     except SigntrainError as exc:
         ui.print_error(str(exc))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        ui.print_error("interrupted")
+        ui.print_note("aborted by Ctrl-C; whatever was being written stays invisible and the previous run is intact "
+                      "(an unfinished training continues with signtrain train --resume)")
         raise typer.Exit(130) from None
+    except (typer.Exit, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last-resort guard
+        from signtrain.crash import one_line, write_crash_log
+
+        ui.print_error(one_line(exc, command, write_crash_log(exc, command)))
+        raise typer.Exit(1) from None
 
 
 def _with_cache(overrides: Optional[List[str]], no_cache: bool) -> list[str]:
@@ -76,7 +89,7 @@ def example_data(
     from signtrain import ui
     from signtrain.data.example import write_example
 
-    summary = _guard(lambda: write_example(directory, signs, sequences, frames, features, seed))
+    summary = _guard(lambda: write_example(directory, signs, sequences, frames, features, seed), "example-data")
     ui.render_example(summary, ui.make_console())
 
 
@@ -108,7 +121,7 @@ def validate_data(
             ui.render_data_report(report, ui.make_console())
         return report.exit_code(strict)
 
-    raise typer.Exit(_guard(work))
+    raise typer.Exit(_guard(work, "validate-data"))
 
 
 @app.command()
@@ -129,36 +142,79 @@ def convert(
         ui.make_console().print(summary, markup=False)
         return 0
 
-    raise typer.Exit(_guard(work))
+    raise typer.Exit(_guard(work, "convert"))
 
 
 @app.command()
 def train(
+    run: Optional[str] = typer.Argument(None, metavar="[RUN_OR_FOLDER]",
+                                        help="With --resume: the run to continue (its id or --name, its folder, or "
+                                             "an output folder); default: the newest run in the output folder."),
     config: Optional[Path] = ConfigOpt,
     overrides: Optional[List[str]] = SetOpt,
     data: Optional[str] = DataOpt,
     output: Optional[str] = OutputOpt,
-    resume: bool = typer.Option(False, "--resume", help="Continue from the last epoch saved in the output folder."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a run from its own config, data and split; only "
+                                "--set keys such as train.epochs may change."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name the run (its folder is runs/<date>-<name>)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Delete the run the output folder showed (and a run "
+                                   "of the same --name) once the new one is in, instead of keeping it in runs/."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="One plain line per epoch instead of the live display."),
     no_cache: bool = NoCacheOpt,
 ) -> None:
-    """Train the sequence classifier of the config and write the model and everything it needs."""
+    """Train the sequence classifier of the config; the run (model and everything it needs) appears whole."""
     from signtrain import ui
     from signtrain.config import load_config
-    from signtrain.runtime import import_tensorflow
-    from signtrain.train import train as run_training
+    from signtrain.errors import ConfigError
+    from signtrain.interrupt import InterruptScope
 
     def work() -> int:
-        cfg = load_config(config, _with_cache(overrides, no_cache), data, output)
-        import_tensorflow()
-        console = ui.make_console()
-        display = ui.TrainingDisplay(console, live=False if quiet else None)
-        result = run_training(cfg, display, resume=resume)
-        if result.is_chief:
-            ui.render_train_summary(result, console)
-        return 130 if result.interrupted else 0
+        # installed first, so that a Ctrl-C while TensorFlow loads or the data is read is never lost
+        with InterruptScope(ui.print_note) as interrupt:
+            from signtrain.resume import resume_config
+            from signtrain.runs import find_run
+            from signtrain.train import train as run_training
 
-    raise typer.Exit(_guard(work))
+            target = None
+            if run is not None and not resume:
+                raise ConfigError(f"'{run}': a run to continue is given only with --resume "
+                                  f"(signtrain train --resume {run})")
+            if resume:
+                if config is not None:
+                    raise ConfigError("--resume continues with the run's own config; change keys with --set, "
+                                      "not --config")
+                target = find_run(Path(output or load_config().output.dir), run)
+                cfg = resume_config(target, _with_cache(overrides, no_cache), data, str(target.path.parent.parent))
+            else:
+                cfg = load_config(config, _with_cache(overrides, no_cache), data, output)
+            console = ui.make_console()
+            display = ui.TrainingDisplay(console, live=False if quiet else None)
+            result = run_training(cfg, display, resume=target, name=name, overwrite=overwrite, interrupt=interrupt)
+            if result.is_chief:
+                ui.render_train_summary(result, console)
+            return 130 if result.interrupted else 0
+
+    raise typer.Exit(_guard(work, "train"))
+
+
+@app.command("runs")
+def runs_command(
+    folder: Path = typer.Argument(Path("models"), help="The output folder of the trainings (output.dir)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON on stdout."),
+) -> None:
+    """List the runs of an output folder: id, status, date, data, signs, test accuracy, path."""
+    from signtrain import ui
+    from signtrain.runs import list_runs
+
+    def work() -> int:
+        found = list_runs(folder)
+        if as_json:
+            ui.print_json([r.to_dict() for r in found])
+        else:
+            ui.render_runs(found, str(folder), ui.make_console())
+        return 0
+
+    raise typer.Exit(_guard(work, "runs"))
 
 
 @app.command()
@@ -175,19 +231,19 @@ def evaluate(
 ) -> None:
     """Evaluate a trained model: accuracy, per-sign precision/recall/F1, confusion matrix, throughput."""
     from signtrain import ui
+    from signtrain.evaluate import default_output, write_report
     from signtrain.evaluate import evaluate as run_evaluation
-    from signtrain.evaluate import write_report
 
     def work() -> int:
         report = run_evaluation(model, data, split, use_cache=not no_cache)
-        write_report(report, output or model.parent / "evaluation")
+        write_report(report, output or default_output(model))
         if as_json:
             ui.print_json(report.to_dict())
         else:
             ui.render_eval_report(report, ui.make_console(), normalize)
         return 0
 
-    raise typer.Exit(_guard(work))
+    raise typer.Exit(_guard(work, "evaluate"))
 
 
 @app.command()
@@ -218,7 +274,7 @@ def export(
             raise SigntrainError(f"--format {requested_only[0].format}: {requested_only[0].note}")
         return 1 if report.failed else 0
 
-    raise typer.Exit(_guard(work))
+    raise typer.Exit(_guard(work, "export"))
 
 
 @app.command()
@@ -259,7 +315,7 @@ def predict(
                 ui.render_prediction(str(recording), ranked, console)
         return 0
 
-    raise typer.Exit(_guard(work))
+    raise typer.Exit(_guard(work, "predict"))
 
 
 def main() -> None:

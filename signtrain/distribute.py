@@ -39,6 +39,17 @@ def _gpus() -> list:
     return tf.config.list_physical_devices("GPU")
 
 
+def is_chief(train: TrainConfig) -> bool:
+    """Whether this process writes the run (TensorFlow is not needed to tell): every process but the
+    non-chief workers of a multi-worker training.  A broken TF_CONFIG is reported by make_plan."""
+    if train.distribute != "multi_worker":
+        return True
+    try:
+        return _is_chief(json.loads(os.environ.get("TF_CONFIG") or "{}"))
+    except (ValueError, TypeError, AttributeError):
+        return True
+
+
 def _is_chief(tf_config: dict) -> bool:
     task = tf_config.get("task", {})
     cluster = tf_config.get("cluster", {})
@@ -160,10 +171,10 @@ def _fix_keras_multi_worker() -> None:
 
 
 @contextlib.contextmanager
-def worker_output(plan: Plan, output_dir: str) -> Iterator[str]:
+def worker_output(is_chief: bool, output_dir: str) -> Iterator[str]:
     """The chief writes to output.dir; every other worker to a scratch folder removed afterwards
     (all workers must take part in saving under a multi-worker strategy)."""
-    if plan.is_chief:
+    if is_chief:
         yield output_dir
         return
     import tempfile

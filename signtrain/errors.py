@@ -29,7 +29,19 @@ class ModelError(SigntrainError):
     exit_code = 1
 
 
-class TrainingInterrupted(SigntrainError):
-    """Training stopped on Ctrl-C; artifacts were saved where the message says."""
+class RunError(SigntrainError):
+    """The output folder cannot take a run (locked by another training, not writable, full)."""
+
+    exit_code = 1
+
+
+class TrainingDiverged(SigntrainError):
+    """The loss became NaN or infinite; nothing was committed."""
+
+    exit_code = 1
+
+
+class Interrupted(SigntrainError):
+    """Stopped on Ctrl-C before anything worth keeping existed; nothing was written."""
 
     exit_code = 130

@@ -16,13 +16,9 @@ from typing import Any, Optional
 import numpy as np
 
 from signtrain import artifacts
-from signtrain.config import build_config, replace
-from signtrain.data import SequenceDataset, fingerprint, load_dataset
-from signtrain.errors import ConfigError, DataError
-from signtrain.layouts import describe
-from signtrain.predictor import Predictor, load_predictor
-
-SPLITS = ("test", "val", "train", "all")
+from signtrain.errors import ConfigError
+from signtrain.heldout import SPLITS, other_tree, training_split
+from signtrain.predictor import load_predictor
 WEAKEST = 3          # signs highlighted as the weakest
 CONFUSED_PAIRS = 5   # most confused (true, predicted) pairs listed
 
@@ -108,90 +104,19 @@ def _balanced(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         return float(balanced_accuracy_score(y_true, y_pred))
 
 
-def _training_split(predictor: Predictor, split: str, use_cache: bool = True) -> tuple[SequenceDataset, list[str]]:
-    meta = predictor.metadata
-    config = build_config(meta["config"])
-    config = replace(config, data={"path": meta["data"]["path"], "cache": use_cache and config.data.cache})
-    if not Path(meta["data"]["path"]).exists():
-        raise DataError(f"the training data {meta['data']['path']} is gone; pass --data PATH to evaluate on a tree")
-    ds = load_dataset(config.data)
-    notes = []
-    sources = ds.relative_sources()
-    if fingerprint(ds, config.data) != meta["data"]["fingerprint"]:
-        notes.append(f"{ds.root} changed since training: the recorded split is rebuilt from the sequences "
-                     f"still there")
-    if split == "all":
-        return ds, notes
-    where = {source: i for i, source in enumerate(sources)}
-    recorded = meta["split"]
-    if split == "train":
-        held = set(recorded["test_sources"]) | set(recorded["val_sources"])
-        wanted = [s for s in sources if s not in held]
-    else:
-        wanted = recorded[f"{split}_sources"]
-    missing = [s for s in wanted if s not in where]
-    if missing:
-        raise DataError(f"{len(missing)} of the {len(wanted)} {split} sequences recorded at training are no longer "
-                        f"readable under {ds.root} (first: {missing[0]}); pass --data PATH to evaluate another tree")
-    if not wanted:
-        raise DataError(f"the model's {split} split is empty (split.{split}_fraction was 0); use --split all")
-    return ds.subset(np.array([where[s] for s in wanted])), notes
-
-
-def _other_tree(predictor: Predictor, path: str, use_cache: bool = True) -> tuple[SequenceDataset, list[str]]:
-    """A tree given with --data: check it fits the model, then map its signs to the model's."""
-    config = build_config(predictor.metadata["config"])
-    config = replace(config, data={"path": path, "features_per_frame": None, "signs": None, "format": "auto",
-                                   "cache": use_cache and config.data.cache})
-    ds = load_dataset(config.data)
-    if ds.feature_length != predictor.feature_length:
-        raise DataError(f"{path}: frames hold {describe(ds.feature_length)} values, but the model was trained on "
-                        f"{describe(predictor.feature_length)}; evaluate it on data of the same layout")
-    unknown = [s for s in ds.labels if s not in predictor.labels]
-    if unknown:
-        raise DataError(f"{path}: sign(s) the model never learned: {', '.join(unknown[:5])}"
-                        + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-                        + f"; it knows {len(predictor.labels)} signs (see {artifacts.metadata_path(predictor.path)})")
-    remap = np.array([predictor.labels.index(s) for s in ds.labels])
-    ds.y = remap[ds.y].astype(np.int32)
-    ds.labels = predictor.labels
-    notes = []
-    padded, truncated = int(ds.defect("padded_frames").sum()), int(ds.defect("truncated_frames").sum())
-    if padded or truncated:
-        fitted = int(((ds.defect("padded_frames") > 0) | (ds.defect("truncated_frames") > 0)).sum())
-        notes.append(f"{fitted} of {len(ds)} sequences did not have the model's {predictor.sequence_length} frames: "
-                     f"{padded} frames padded, {truncated} truncated")
-    return ds, notes
-
-
-def held_out(predictor: Predictor, data: Optional[str], limit: int,
-             prefer: str = "test") -> tuple[SequenceDataset, str]:
-    """Up to `limit` real sequences the model did not train on (or, prefer='train', did), spread evenly."""
-    if data is not None:
-        ds, split = _other_tree(predictor, data)[0], "all"
-    else:
-        split = prefer
-        if prefer == "test" and not predictor.metadata["split"]["test_sources"]:
-            split = "val" if predictor.metadata["split"]["val_sources"] else "all"
-        ds = _training_split(predictor, split)[0]
-    if len(ds) > limit:
-        ds = ds.subset(np.linspace(0, len(ds) - 1, limit).round().astype(int))
-    return ds, split
-
-
 def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] = None,
              use_cache: bool = True) -> EvalReport:
     if split is not None and split not in SPLITS:
         raise ConfigError(f"--split {split}: choose one of {', '.join(SPLITS)}")
+    if data is not None and split not in (None, "all"):
+        raise ConfigError(f"--split {split} applies to the training data; with --data the whole tree is evaluated")
     predictor = load_predictor(model_path)
     if data is None:
         split = split or "test"
-        ds, notes = _training_split(predictor, split, use_cache)
+        ds, notes = training_split(predictor.meta, split, use_cache)
     else:
-        if split not in (None, "all"):
-            raise ConfigError(f"--split {split} applies to the training data; with --data the whole tree is evaluated")
         split = "all"
-        ds, notes = _other_tree(predictor, data, use_cache)
+        ds, notes = other_tree(predictor.meta, data, use_cache)
     for n in (1, 2):  # warm-up: two shapes make the traced function batch-size generic
         predictor.predict_proba(ds.X[:n])
     start = time.perf_counter()
@@ -202,8 +127,16 @@ def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] 
                       sequences=len(ds), sequences_per_second=len(ds) / max(seconds, 1e-9), notes=notes, **metrics)
 
 
+def default_output(model_path: Path) -> Path:
+    """evaluation/ inside the model's own run folder (models/evaluation is its alias)."""
+    from signtrain import runs
+
+    return runs.resolve(model_path).parent / "evaluation"
+
+
 def write_report(report: EvalReport, out: Path) -> dict[str, str]:
     """report.json, per_sign.csv and confusion_matrix.png (when matplotlib is installed)."""
+    out = artifacts.ensure_dir(out)
     files = {}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -211,7 +144,7 @@ def write_report(report: EvalReport, out: Path) -> dict[str, str]:
     for row in report.per_sign:
         writer.writerow([row["name"], f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
                          row["support"]])
-    artifacts.write_with(out / "per_sign.csv", lambda tmp: tmp.write_text(buffer.getvalue(), encoding="utf-8"))
+    artifacts.write_text(out / "per_sign.csv", buffer.getvalue())
     files["per_sign"] = str(out / "per_sign.csv")
     image = out / "confusion_matrix.png"
     try:

@@ -26,12 +26,12 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from signtrain import artifacts
-from signtrain.config import build_config
+from signtrain import artifacts, metadata, runners
 from signtrain.data.assemble import FLOAT32_TINY
 from signtrain.errors import ConfigError, ModelError
 from signtrain.features import transform
-from signtrain.predictor import Predictor, keras_runner, load_predictor
+from signtrain.heldout import held_out
+from signtrain.predictor import Predictor, load_predictor
 from signtrain.runtime import missing_modules
 
 QUANTIZE = ("none", "float16", "dynamic", "int8")
@@ -101,14 +101,12 @@ def serving_function(predictor: Predictor, batch: Optional[int], unroll: bool = 
 
     from signtrain.model import build_model
 
-    meta = predictor.metadata
     T, F = predictor.sequence_length, predictor.feature_length
     spec = predictor.spec
     model = predictor.model
     if batch is not None:
-        config = build_config(meta["config"])
-        model = build_model(config.model, T, spec.output_length, len(predictor.labels), batch_size=batch,
-                            unroll=unroll)
+        model = build_model(predictor.meta.config.model, T, spec.output_length, len(predictor.labels),
+                            batch_size=batch, unroll=unroll)
         model.set_weights(predictor.model.get_weights())
     norm = predictor.normalizer
 
@@ -182,58 +180,18 @@ def _write(fmt: str, predictor: Predictor, quantize: str, calibration: np.ndarra
 # ---------------------------------------------------------------- runtimes
 
 
-def batch1_runner(fmt: str, path: Path, predictor: Predictor) -> Callable[[np.ndarray], np.ndarray]:
+def batch1_runner(fmt: str, path: Path, predictor: Predictor) -> runners.Runner:
     """A function running ONE raw window [1, T, F] through the file in its own runtime."""
-    if fmt == "tflite":
-        from ai_edge_litert.interpreter import Interpreter
-
-        from signtrain.runtime import muted_stderr
-
-        with muted_stderr():  # LiteRT announces its XNNPACK delegate on stderr
-            interpreter = Interpreter(model_path=str(path))
-            interpreter.allocate_tensors()
-        inp = interpreter.get_input_details()[0]["index"]
-        out = interpreter.get_output_details()[0]["index"]
-
-        def run_tflite(x: np.ndarray) -> np.ndarray:
-            interpreter.set_tensor(inp, x)
-            interpreter.invoke()
-            return interpreter.get_tensor(out).copy()
-
-        return run_tflite
-    if fmt == "saved_model":
-        import tensorflow as tf
-
-        signature = tf.saved_model.load(str(path)).signatures["serving_default"]
-        return lambda x: signature(landmarks=tf.constant(x))["probabilities"].numpy()
-    if fmt == "onnx":
-        import onnxruntime
-
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        name = session.get_inputs()[0].name
-        return lambda x: session.run(None, {name: x})[0]
+    if fmt != "keras":
+        return runners.open_runner(fmt, path)
     import keras
 
     # the .keras file has no normalisation inside: the trained model's preprocessing runs first
-    reloaded = dataclasses.replace(predictor, run=keras_runner(keras.models.load_model(path, compile=False)))
+    reloaded = dataclasses.replace(predictor, run=runners.keras_runner(keras.models.load_model(path, compile=False)))
     return reloaded.predict_proba
 
 
-def one_at_a_time(run: Callable[[np.ndarray], np.ndarray], X: np.ndarray) -> np.ndarray:
-    """Sequences [N, T, F] through a batch-1 runner -> probabilities [N, classes]."""
-    return np.concatenate([run(x[None].astype(np.float32)) for x in X])
-
-
-def tflite_ops(path: Path) -> list[str]:
-    """The operators stored in a .tflite file (without the runtime's delegate nodes)."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interpreter = Interpreter(model_path=str(path),
-                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    return sorted({op["op_name"] for op in interpreter._get_ops_details()})  # noqa: SLF001
-
-
-def _latency(run: Callable[[np.ndarray], np.ndarray], window: np.ndarray) -> tuple[float, float]:
+def _latency(run: runners.Runner, window: np.ndarray) -> tuple[float, float]:
     for _ in range(5):
         run(window)
     times = []
@@ -262,8 +220,6 @@ def _place(tmp: Path, final: Path) -> None:
 
 def export(model_path: Path, formats: list[str], quantize: str = "none", output: Optional[Path] = None,
            data: Optional[str] = None) -> ExportReport:
-    from signtrain.evaluate import held_out
-
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ConfigError(f"--format {unknown[0]}: choose one of {', '.join(FORMATS)} or all")
@@ -274,14 +230,13 @@ def export(model_path: Path, formats: list[str], quantize: str = "none", output:
     predictor = load_predictor(model_path)
     if predictor.kind != "keras" or predictor.model is None:
         raise ModelError(f"{model_path}: export starts from the trained Keras model (.h5 or .keras)")
-    output = Path(output) if output else model_path.parent / "export"
-    output.mkdir(parents=True, exist_ok=True)
+    output = artifacts.ensure_dir(Path(output) if output else predictor.path.parent / "export")
 
-    reference, split = held_out(predictor, data, PARITY_SEQUENCES)
-    calibration = held_out(predictor, data, CALIBRATION_SEQUENCES, prefer="train")[0].X if quantize == "int8" \
+    reference, split = held_out(predictor.meta, data, PARITY_SEQUENCES)
+    calibration = held_out(predictor.meta, data, CALIBRATION_SEQUENCES, prefer="train")[0].X if quantize == "int8" \
         else reference.X[:0]
     expected = predictor.predict_proba(reference.X)
-    stem = artifacts.model_stem(model_path)
+    stem = artifacts.model_stem(predictor.path)
     entries = []
     for name in formats:
         fmt = FORMATS[name]
@@ -299,8 +254,8 @@ def export(model_path: Path, formats: list[str], quantize: str = "none", output:
             _write(name, predictor, mode, calibration, tmp)
             _check(entry, name, tmp, predictor, reference.X, expected)
             if entry.passed:
+                _write_export_metadata(predictor, tmp, final, fmt, mode)
                 _place(tmp, final)
-                _write_export_metadata(predictor, final, fmt, mode)
         except Exception as exc:  # noqa: BLE001 - a converter failure fails this format, not the command
             entry.note = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         finally:
@@ -311,12 +266,12 @@ def export(model_path: Path, formats: list[str], quantize: str = "none", output:
 def _check(entry: ExportEntry, fmt: str, path: Path, predictor: Predictor, X: np.ndarray,
            expected: np.ndarray) -> None:
     run = batch1_runner(fmt, path, predictor)
-    got = one_at_a_time(run, X)
-    entry.max_abs_diff = float(np.max(np.abs(got - expected)))
+    got = runners.one_at_a_time(run, X)
+    entry.max_abs_diff = float(np.max(np.abs(got - expected))) if len(X) else float("nan")
     entry.top1_agreement = float(np.mean(got.argmax(axis=1) == expected.argmax(axis=1)))
     entry.size_bytes = sum(p.stat().st_size for p in path.rglob("*")) if path.is_dir() else path.stat().st_size
     if fmt == "tflite":
-        entry.ops = tflite_ops(path)
+        entry.ops = runners.tflite_ops(path)
         flex = [op for op in entry.ops if op.lower().startswith("flex")]
         if flex:
             entry.note = f"holds Flex ops {flex}: would not run in the plain LiteRT runtime"
@@ -330,19 +285,24 @@ def _check(entry: ExportEntry, fmt: str, path: Path, predictor: Predictor, X: np
     entry.latency_median_ms, entry.latency_p95_ms = _latency(run, X[:1].astype(np.float32))
 
 
-def _write_export_metadata(predictor: Predictor, final: Path, fmt: Format, mode: str) -> None:
-    meta = dict(predictor.metadata)
+def _write_export_metadata(predictor: Predictor, checked: Path, final: Path, fmt: Format, mode: str) -> None:
+    """Each exported file gets its own sidecar: the run's metadata, how this file was made, and the
+    checksums that tie it to its run's model."""
+    meta = {k: v for k, v in predictor.meta.raw.items() if k not in ("digest", "files")}
+    meta["files"] = {final.name: artifacts.file_digest(checked)}
     meta["export"] = {
         "format": fmt.name, "file": final.name, "quantize": mode,
         "normalization_in_graph": fmt.baked,
+        "source": {"run_id": predictor.meta.run_id, "model_file": predictor.path.name,
+                   "model_sha256": artifacts.file_digest(predictor.path)},
         "input": {"name": "landmarks", "shape": [1 if fmt.name == "tflite" else None,
                                                  predictor.sequence_length, predictor.feature_length],
                   "dtype": "float32", "meaning": "raw landmark frames; all-zero frames count as missing"},
         "output": {"name": "probabilities", "labels": predictor.labels},
     }
-    artifacts.write_json(artifacts.metadata_path(final), meta)
+    metadata.write(metadata.export_sidecar(final), meta)
     labels = final.parent / "labels.txt"
-    artifacts.write_with(labels, lambda tmp: tmp.write_text("\n".join(predictor.labels) + "\n", encoding="utf-8"))
+    artifacts.write_text(labels, "\n".join(predictor.labels) + "\n")
 
 
 def parse_formats(text: str) -> list[str]:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from signtrain.config import build_config
 from signtrain.data.assemble import apply_frame_policies, fit_length, resample
 from signtrain.data.dataset import DEFECT_KINDS
 from signtrain.data.mpdata import SequenceEntry, read_entries
@@ -43,7 +42,7 @@ class StreamResult:
 
 def read_recording(path: Path, predictor: Predictor) -> np.ndarray:
     """A .npy of shape (frames, features) or one MP_Data sequence folder -> float32 [frames, F]."""
-    config = build_config(predictor.metadata["config"]).data
+    config = predictor.meta.config.data
     if path.is_dir():
         frames = sorted((int(p.stem), str(p)) for p in path.glob("*.npy") if p.stem.isdigit())
         if not frames:
@@ -72,7 +71,7 @@ def read_recording(path: Path, predictor: Predictor) -> np.ndarray:
 
 def top_k(predictor: Predictor, frames: np.ndarray, k: int) -> list[tuple[str, float]]:
     """The k most likely signs of one recording, brought to the model's length as in training."""
-    data = build_config(predictor.metadata["config"]).data
+    data = predictor.meta.config.data
     if data.resample:
         window = resample(frames, predictor.sequence_length)
     else:

@@ -1,40 +1,42 @@
-"""train(config, listener) -> TrainResult: read, split, normalise, fit, test, save everything.
+"""train(config, listener) -> TrainResult: read, split, normalise, fit, test, and commit the run.
 
-The listener (the rich renderer in ui.py, or anything with the same methods)
-sees the dataset summary and every epoch and batch; this module never prints.
+The listener (the rich renderer in ui.py, or anything with the same methods) sees each phase,
+the dataset summary and every epoch and batch; this module never prints.  Everything a run
+writes is staged by signtrain.runs and becomes visible whole, or not at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
 import numpy as np
+import yaml
 
-from signtrain import artifacts
+from signtrain import artifacts, metadata, runs
 from signtrain.artifacts import RunPaths
 from signtrain.config import Config, replace
 from signtrain.data import SequenceDataset, fingerprint, load_dataset
 from signtrain.data.preprocess import Normalizer
 from signtrain.data.split import Split, split_dataset
-from signtrain.errors import ConfigError, DataError, ModelError
+from signtrain.errors import ConfigError, DataError, Interrupted, ModelError, RunError, TrainingDiverged
 from signtrain.features import FeatureSpec, transform_numpy
+from signtrain.interrupt import InterruptScope
 from signtrain.layouts import detect_layout
-from signtrain.predictor import keras_runner
 from signtrain.runtime import import_tensorflow, missing_modules
 
 
 class Listener(Protocol):
+    def on_phase(self, text: str) -> None: ...
     def on_data(self, summary: dict) -> None: ...
     def on_train_begin(self, info: dict) -> None: ...
     def on_epoch_begin(self, epoch: int) -> None: ...
     def on_batch_end(self, batch: int, logs: dict) -> None: ...
-    def on_epoch_end(self, epoch: int, logs: dict) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict, state: Any) -> None: ...
     def on_train_end(self) -> None: ...
     def on_message(self, text: str) -> None: ...
 
@@ -64,19 +66,25 @@ class Prepared:
 
 @dataclass
 class TrainResult:
-    paths: RunPaths
+    paths: RunPaths                 # the files as the output folder shows them (models/lstm_model.h5, ...)
+    state: Any                      # callbacks.TrainState: monitor, best epoch, epochs done
     test_accuracy: Optional[float]
     test_loss: Optional[float]
-    best_epoch: int                 # 1-based
-    best_monitor: Optional[float]
     epochs_run: int
     train_seconds: float
     interrupted: bool
-    saved_as: str                   # 'full' | 'weights'
-    save_error: Optional[str]
+    weights: str                    # 'best' | 'last': which epoch's weights the saved model holds
+    saved_as: str = "full"          # 'full' | 'weights'
+    save_error: Optional[str] = None
     saved_path: Optional[Path] = None  # the model file written (the .weights.h5 after a fallback)
+    run_id: str = ""
+    run_dir: Optional[Path] = None  # the committed run folder (models/runs/<id>)
     metrics: dict = field(default_factory=dict)
     is_chief: bool = True           # False on the other workers of a multi-worker run (nothing kept)
+
+    @property
+    def best_epoch(self) -> int:
+        return self.state.best_epoch
 
 
 def dataset_summary(ds: SequenceDataset, split: Split) -> dict:
@@ -117,133 +125,7 @@ def prepare(config: Config) -> Prepared:
     return Prepared(ds, split, spec, normalizer, X, summary)
 
 
-# ---------------------------------------------------------------- Ctrl-C
-
-
-class InterruptFlag:
-    """First SIGINT: ask training to stop after the current batch.  Second: abort at once."""
-
-    def __init__(self, listener: Listener) -> None:
-        self.requested = False
-        self._listener = listener
-        self._previous: Any = None
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        self._listener.on_message("Ctrl-C: stopping after this batch and saving; press Ctrl-C again to abort")
-
-    def __enter__(self) -> "InterruptFlag":
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-# ---------------------------------------------------------------- Keras callbacks
-
-
-def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: InterruptFlag,
-               has_val: bool, resume_state: Optional[dict]) -> tuple[list, dict]:
-    import keras
-
-    t = config.train
-    monitor = t.monitor if has_val or not t.monitor.startswith("val_") else t.monitor[4:]
-    mode = "max" if "accuracy" in monitor else "min"
-
-    class Progress(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            listener.on_epoch_begin(epoch)
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            listener.on_batch_end(batch, logs or {})
-            if interrupt.requested:
-                self.model.stop_training = True
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            logs = dict(logs or {})
-            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            listener.on_epoch_end(epoch, logs)
-
-    class BestCheckpoint(keras.callbacks.Callback):
-        """The best epoch's model, written atomically (ModelCheckpoint writes in place)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.best = (resume_state or {}).get("best", None)
-            self.best_epoch = (resume_state or {}).get("best_epoch", -1)
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            value = (logs or {}).get(monitor)
-            if value is None or not np.isfinite(value):
-                return
-            if self.best is None or (value > self.best if mode == "max" else value < self.best):
-                self.best, self.best_epoch = float(value), epoch
-                artifacts.save_model(self.model, paths.checkpoint)
-
-    stopper = keras.callbacks.EarlyStopping(
-        monitor=monitor, mode=mode, patience=t.early_stopping_patience or 10**9,
-        restore_best_weights=t.restore_best_weights)
-    reducer = keras.callbacks.ReduceLROnPlateau(
-        monitor=monitor, mode=mode, factor=t.reduce_lr_factor, patience=t.reduce_lr_patience or 10**9,
-        min_lr=t.min_learning_rate)
-    best = BestCheckpoint()
-
-    class ResumeState(keras.callbacks.Callback):
-        """After every epoch: the model with its optimizer, and the callbacks' counters."""
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            artifacts.save_model(self.model, paths.resume_model)
-            artifacts.write_json(paths.resume_state, {
-                "epoch": epoch, "best": best.best, "best_epoch": best.best_epoch, "monitor": monitor,
-                "early_stopping": {"wait": stopper.wait, "best": _finite(stopper.best),
-                                   "best_epoch": stopper.best_epoch},
-                "reduce_lr": {"wait": reducer.wait, "best": _finite(reducer.best),
-                              "cooldown_counter": reducer.cooldown_counter},
-            })
-
-    callbacks = [Progress(), best, stopper, *([reducer] if t.lr_schedule == "plateau" else []), ResumeState(),
-                 keras.callbacks.CSVLogger(str(paths.history), append=resume_state is not None)]
-    if t.tensorboard and missing_modules("tensorboard"):
-        listener.on_message("TensorBoard logs skipped: the tensorboard package is not installed "
-                            "(pip install 'signtrain[tensorboard]', or set train.tensorboard: false)")
-    elif t.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(paths.log_dir / "tensorboard"),
-                                                     write_graph=False, profile_batch=0))
-    return callbacks, {"best": best, "stopper": stopper, "reducer": reducer, "monitor": monitor}
-
-
-def _finite(value: Any) -> Optional[float]:
-    if value is None:
-        return None
-    value = float(value)
-    return value if np.isfinite(value) else None
-
-
-def _restore_callbacks(state: dict, named: dict, checkpoint: Path) -> None:
-    import keras
-
-    stopper, reducer = named["stopper"], named["reducer"]
-    stopper.wait = state["early_stopping"]["wait"]
-    if state["early_stopping"]["best"] is not None:
-        stopper.best = state["early_stopping"]["best"]
-    stopper.best_epoch = state["early_stopping"]["best_epoch"]
-    reducer.wait = state["reduce_lr"]["wait"]
-    if state["reduce_lr"]["best"] is not None:
-        reducer.best = state["reduce_lr"]["best"]
-    reducer.cooldown_counter = state["reduce_lr"]["cooldown_counter"]
-    if stopper.restore_best_weights and checkpoint.is_file():
-        stopper.best_weights = keras.models.load_model(checkpoint, compile=False).get_weights()
-    # Keras resets these in on_train_begin; keep the restored values instead.
-    stopper.on_train_begin = lambda logs=None: None
-    reducer.on_train_begin = lambda logs=None: None
-
-
-# ---------------------------------------------------------------- the run
+# ---------------------------------------------------------------- model and optimiser
 
 
 def _seed(seed: int, deterministic: bool = True) -> None:
@@ -280,40 +162,136 @@ def _schedule(kind: str, peak: float, total_steps: int) -> Any:
                                                   warmup_target=peak, warmup_steps=warmup)
 
 
-def train(config: Config, listener: Optional[Listener] = None, resume: bool = False,
-          callbacks: tuple = ()) -> TrainResult:
-    """callbacks: extra Keras callbacks, run after signtrain's own."""
-    from signtrain.distribute import make_plan, worker_output
+def monitored(config: Config, has_val: bool) -> tuple[str, str]:
+    """(metric, 'max'|'min'): train.monitor, or its training twin when there is no validation split."""
+    monitor = config.train.monitor
+    if not has_val and monitor.startswith("val_"):
+        monitor = monitor[4:]
+    return monitor, "max" if "accuracy" in monitor else "min"
+
+
+# ---------------------------------------------------------------- the run
+
+
+def train(config: Config, listener: Optional[Listener] = None, resume: Optional[runs.RunInfo] = None,
+          callbacks: tuple = (), name: Optional[str] = None, overwrite: bool = False,
+          interrupt: Optional[InterruptScope] = None) -> TrainResult:
+    """Train and commit one run into config.output.dir.  resume: a run found by runs.find_run, whose
+    config (see signtrain.resume) this config must be.  callbacks: extra Keras callbacks."""
+    from signtrain.distribute import is_chief, make_plan, worker_output
 
     listener = listener or _Silent()
-    import_tensorflow()
-    plan = make_plan(config.train, config.model)  # before any other TensorFlow work
-    prepared = prepare(config)
-    if not plan.is_chief:
-        listener = _Silent()  # only the chief renders
-    listener.on_data(prepared.summary)
-    for note in plan.notes:
-        listener.on_message(note)
-    with worker_output(plan, config.output.dir) as out:
-        result = _fit(replace(config, output={"dir": out}), prepared, plan, listener, resume, callbacks)
-    result.is_chief = plan.is_chief
+    scope = contextlib.nullcontext(interrupt) if interrupt is not None else InterruptScope(listener.on_message)
+    with scope as interrupt:
+        interrupt.say = listener.on_message
+        chief = is_chief(config.train)
+        if not chief:
+            listener = _Silent()  # only the chief renders
+        carry = (f"{config.output.log_dir}/resume", f"{config.output.log_dir}/history.csv", runs.CONFIG, "start.json",
+                 config.output.checkpoint_file)
+        with worker_output(chief, config.output.dir) as out, \
+                runs.RunWriter.open(Path(out), name, overwrite, resume, carry) as run:
+            listener.on_phase("loading TensorFlow")
+            import_tensorflow()
+            interrupt.check("loading TensorFlow")
+            plan = make_plan(config.train, config.model)  # before any other TensorFlow work
+            listener.on_phase("reading the data")
+            prepared = prepare(config)
+            interrupt.check("reading the data")
+            if resume is not None:
+                _check_same_data(resume, run, prepared, config)
+            listener.on_data(prepared.summary)
+            for note in plan.notes:
+                listener.on_message(note)
+            try:
+                _write_start(run, config, prepared, resume)
+            except OSError as exc:
+                raise RunError(f"cannot write into {out} ({exc.strerror or exc}); nothing was committed and the "
+                               f"previous run is intact; free space or choose a writable --output") from None
+            result = _fit(config, prepared, plan, listener, run, interrupt, resume is not None, callbacks)
+    result.is_chief = chief
     return result
 
 
-def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resume: bool,
-         extra_callbacks: tuple = ()) -> TrainResult:
+def _write_start(run: runs.RunWriter, config: Config, prepared: Prepared, resume: Optional[runs.RunInfo]) -> None:
+    """The run's resolved config (data.path absolute, so it resumes from anywhere) and what it trains on."""
+    ds = prepared.dataset
+    resolved = replace(config, data={"path": str(Path(config.data.path).resolve())})
+    artifacts.write_text(run.path(runs.CONFIG), yaml.safe_dump(resolved.to_dict(), sort_keys=False,
+                                                               allow_unicode=True))
+    start = runs.read_json(run.path("start.json")) if resume is not None and resume.status == "unfinished" else None
+    artifacts.write_json(run.path("start.json"), start or {
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"), "name": run.name, "data": str(Path(ds.root).resolve()),
+        "signs": len(ds.labels), "labels": ds.labels, "feature_length": ds.feature_length,
+        "fingerprint": fingerprint(ds, config.data),
+        "resumed_from": resume.id if resume is not None else None})
+
+
+def _check_same_data(resume: runs.RunInfo, run: runs.RunWriter, prepared: Prepared, config: Config) -> None:
+    start = runs.read_json(run.path("start.json")) or {}
+    ds = prepared.dataset
+    if not start:
+        return
+    if start.get("labels") not in (None, ds.labels):
+        raise ConfigError(f"--resume {resume.id}: the data now has other signs ({', '.join(ds.labels[:5])}…) than the "
+                          f"run was trained on; train a new run")
+    if start.get("feature_length") not in (None, ds.feature_length):
+        raise ConfigError(f"--resume {resume.id}: data.features_per_frame differs ({ds.feature_length} now, "
+                          f"{start['feature_length']} in the run); train a new run")
+    if start.get("fingerprint") not in (None, fingerprint(ds, config.data)):
+        raise ConfigError(f"--resume {resume.id}: the data under data.path={config.data.path} changed since the run "
+                          f"started (other sequences or contents); train a new run")
+
+
+def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: InterruptScope, state: Any,
+               resume_state: Optional[dict], best_weights: Optional[list], extra_state: dict) -> tuple[list, Any]:
     import keras
 
+    from signtrain import callbacks as cb
+
+    t = config.train
+    restored = resume_state or {}
+    stopper = cb.ResumableEarlyStopping(monitor=state.monitor, mode=state.mode,
+                                        patience=t.early_stopping_patience or 10**9,
+                                        restored=restored.get("early_stopping"))
+    reducer = cb.ResumableReduceLR(monitor=state.monitor, mode=state.mode, factor=t.reduce_lr_factor,
+                                   patience=t.reduce_lr_patience or 10**9, min_lr=t.min_learning_rate,
+                                   restored=restored.get("reduce_lr"))
+    warn = listener.on_message
+    tracker = cb.BestTracker(state, lambda model: artifacts.save_model(model, paths.checkpoint),
+                             t.restore_best_weights, warn, best_weights)
+    counters = {"early_stopping": stopper, **({"reduce_lr": reducer} if t.lr_schedule == "plateau" else {})}
+    callbacks = [tracker, cb.Progress(state, listener, interrupt), *counters.values(),
+                 cb.ResumeState(state, lambda model: artifacts.save_model(model, paths.resume_model),
+                                lambda payload: artifacts.write_json(paths.resume_state, payload), counters,
+                                extra_state, warn),
+                 cb.HistoryWriter(state, paths.history, append=resume_state is not None, warn=warn)]
+    if t.tensorboard and missing_modules("tensorboard"):
+        warn("TensorBoard logs skipped: the tensorboard package is not installed "
+             "(pip install 'signtrain[tensorboard]', or set train.tensorboard: false)")
+    elif t.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(paths.log_dir / "tensorboard"),
+                                                     write_graph=False, profile_batch=0))
+    return callbacks, tracker
+
+
+def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run: runs.RunWriter,
+         interrupt: InterruptScope, resuming: bool, extra_callbacks: tuple = ()) -> TrainResult:
+    import keras
+
+    from signtrain.callbacks import TrainState
     from signtrain.distribute import prepare_model, shard_by_data
     from signtrain.model import build_model, register_custom_layers, should_unroll
     from signtrain.pipeline import training_data
+    from signtrain.runners import keras_runner
 
-    paths = RunPaths.from_config(config.output)
-    resume_state = _load_resume_state(paths) if resume else None
+    paths = RunPaths.inside(run.staging, config.output)
+    resume_state = _load_resume_state(paths) if resuming else None
     _seed(config.train.seed, deterministic=plan.strategy is None)
     ds, split = prepared.dataset, prepared.split
     steps = -(-len(split.train) // config.train.batch_size)
     paths.log_dir.mkdir(parents=True, exist_ok=True)
+    listener.on_phase("building the model")
     with plan.scope():
         if resume_state:
             register_custom_layers()  # before loading
@@ -331,32 +309,59 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, resu
     if plan.strategy is not None:
         train_data = shard_by_data(train_data)
         val_data = shard_by_data(val_data) if val_data is not None else None
-    listener.on_train_begin({"epochs": config.train.epochs, "steps": steps, "initial_epoch": initial_epoch})
+    interrupt.check("building the model")
 
+    monitor, mode = monitored(config, val_data is not None)
+    state = TrainState.from_dict(resume_state["train_state"]) if resume_state else TrainState(monitor, mode)
+    best_weights = None
+    if resume_state and config.train.restore_best_weights and paths.checkpoint.is_file():
+        best_weights = keras.models.load_model(paths.checkpoint, compile=False).get_weights()
+    callbacks, tracker = _callbacks(config, paths, listener, interrupt, state, resume_state, best_weights,
+                                    {"fingerprint": fingerprint(ds, config.data)})
+    listener.on_train_begin({"epochs": config.train.epochs, "steps": steps, "initial_epoch": initial_epoch,
+                             "monitor": state.monitor})
+    interrupt.keep_going = True  # from here on, Ctrl-C stops after the batch and keeps the finished epochs
     start = time.perf_counter()
-    with InterruptFlag(listener) as interrupt:
-        callbacks, named = _callbacks(config, paths, listener, interrupt, val_data is not None, resume_state)
-        if resume_state:
-            _restore_callbacks(resume_state, named, paths.checkpoint)
-        history = model.fit(train_data, validation_data=val_data, epochs=config.train.epochs,
-                            initial_epoch=initial_epoch, callbacks=[*callbacks, *extra_callbacks], verbose=0,
-                            shuffle=False)  # the tf.data pipeline shuffles, seeded
+    try:
+        model.fit(train_data, validation_data=val_data, epochs=config.train.epochs, initial_epoch=initial_epoch,
+                  callbacks=[*callbacks, *extra_callbacks], verbose=0,
+                  shuffle=False)  # the tf.data pipeline shuffles, seeded
+    finally:
+        listener.on_train_end()
     seconds = time.perf_counter() - start
-    listener.on_train_end()
 
-    epochs_run = initial_epoch + len(history.history.get("loss", []))
+    if state.diverged:
+        run.discard()
+        raise TrainingDiverged(f"{state.diverged}: lower train.learning_rate (now {config.train.learning_rate:g}) or "
+                               f"check the data (signtrain validate-data); nothing was written, the previous run is "
+                               f"intact")
+    if state.epochs_done == 0:
+        run.discard()
+        raise Interrupted("stopped by Ctrl-C before the first epoch finished: nothing was written, the previous run "
+                          "is intact")
+    listener.on_phase("testing on the held-out split")
+    weights = "last"
+    if config.train.restore_best_weights and tracker.best_weights is not None:
+        model.set_weights(tracker.best_weights)
+        weights = "best"
     test_accuracy = test_loss = None
     if len(split.test):
         probs = keras_runner(model)(prepared.normalised(split.test))
         y_test = ds.y[split.test]
         test_accuracy = float(np.mean(np.argmax(probs, axis=1) == y_test))
         test_loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(y_test)), y_test], 1e-12, 1.0))))
-    best = named["best"]
     result = TrainResult(
-        paths=paths, test_accuracy=test_accuracy, test_loss=test_loss, best_epoch=best.best_epoch + 1,
-        best_monitor=best.best, epochs_run=epochs_run, train_seconds=seconds,
-        interrupted=interrupt.requested, saved_as="full", save_error=None)
-    _save_all(model, config, prepared, result, named["monitor"], plan)
+        paths=RunPaths.inside(run.out, config.output), state=state, test_accuracy=test_accuracy, test_loss=test_loss,
+        epochs_run=state.epochs_done, train_seconds=seconds, interrupted=interrupt.requested, weights=weights,
+        run_id=run.run_id)
+    listener.on_phase("saving the run")
+    try:
+        _save_all(model, config, prepared, result, run, plan)
+        result.interrupted = interrupt.requested  # a Ctrl-C during the save: the run is in, and says so by 130
+    except OSError as exc:
+        raise RunError(f"could not write the run into {run.out} ({exc.strerror or exc}); nothing was committed and "
+                       f"the previous run is intact; free space (or make it writable) and run signtrain train "
+                       f"--resume") from None
     return result
 
 
@@ -365,22 +370,26 @@ def _load_resume_state(paths: RunPaths) -> dict:
         raise ConfigError(f"--resume: nothing to resume in {paths.dir} ({paths.resume_state} not found); "
                           f"train without --resume first")
     try:
-        return json.loads(paths.resume_state.read_text())
-    except (OSError, ValueError) as exc:
+        state = json.loads(paths.resume_state.read_text())
+        int(state["epoch"]), state["train_state"]
+        return state
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{paths.resume_state}: unreadable resume state ({exc}); train without --resume") from None
 
 
-def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResult, monitor: str,
+def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResult, run: runs.RunWriter,
               plan: Any) -> None:
-    """Model (staged), normalisation, metadata and metrics: each file atomic."""
-    paths, ds, split, norm = result.paths, prepared.dataset, prepared.split, prepared.normalizer
+    """Model, normalisation, metadata (with the checksums that bind them) and metrics, then the commit."""
+    paths, ds, split, norm = RunPaths.inside(run.staging, config.output), prepared.dataset, prepared.split, \
+        prepared.normalizer
     artifacts.save_preprocess(paths.preprocess, norm.mean, norm.std, norm.epsilon, norm.mode)
     written, kind, error = artifacts.save_model_staged(model, paths.model)
-    result.saved_as, result.save_error, result.saved_path = kind, error, written
+    result.saved_as, result.save_error = kind, error
     layout = detect_layout(ds.feature_length)
     sources = ds.relative_sources()
-    metadata = {
-        "format_version": 1,
+    state = result.state
+    metadata.write(paths.metadata, {
+        "run_id": run.run_id,
         "model_file": written.name,
         "saved_as": kind,
         "labels": ds.labels,
@@ -402,14 +411,22 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
             "test_sources": [sources[i] for i in split.test],
             "val_sources": [sources[i] for i in split.val],
         },
-    }
-    artifacts.write_json(paths.metadata, metadata)
+        "files": {written.name: artifacts.file_digest(written),
+                  paths.preprocess.name: artifacts.file_digest(paths.preprocess)},
+    })
     result.metrics = {
         "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
-        "best_epoch": result.best_epoch, "best_" + monitor: result.best_monitor,
-        "epochs_run": result.epochs_run, "train_seconds": round(result.train_seconds, 3),
+        "monitor": state.monitor, "best_epoch": state.best_epoch, "best_" + state.monitor: state.best,
+        "weights": result.weights, "epochs_run": result.epochs_run, "train_seconds": round(result.train_seconds, 3),
         "train_sequences": len(split.train), "val_sequences": len(split.val), "test_sequences": len(split.test),
-        "interrupted": result.interrupted, "saved_as": kind,
-        "distribute": plan.kind, "replicas": plan.replicas,
+        "interrupted": result.interrupted, "saved_as": kind, "checkpoint_error": state.save_error,
+        "distribute": plan.kind, "replicas": plan.replicas, "run_id": run.run_id,
     }
     artifacts.write_json(paths.metrics, result.metrics)
+    start = runs.read_json(run.path("start.json")) or {}
+    record = runs.record_summary(data=str(Path(ds.root).resolve()), signs=len(ds.labels),
+                                 test_accuracy=result.test_accuracy, epochs_run=result.epochs_run,
+                                 interrupted=result.interrupted, resumed_from=start.get("resumed_from"))
+    aliases = tuple(dict.fromkeys((*paths.names(), written.name)))
+    result.run_dir = run.commit(record, aliases)
+    result.saved_path = result.paths.dir / written.name

@@ -23,6 +23,10 @@ def print_error(message: str) -> None:
     make_console(stderr=True).print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
 
 
+def print_note(message: str) -> None:
+    make_console(stderr=True).print(Text(message, style="yellow"), soft_wrap=True)
+
+
 def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
 
@@ -130,30 +134,56 @@ def render_dataset_panel(summary: dict, console: Console) -> None:
     console.print(Panel(grid, title="Dataset", expand=False))
 
 
-class TrainingDisplay:
-    """Live epoch/batch progress and metrics; one plain line per epoch when not on a terminal or quiet."""
+def format_metric(name: str, value: Optional[float]) -> str:
+    return percent(value) if "accuracy" in name else _loss(value)
 
-    def __init__(self, console: Console, live: Optional[bool] = None, monitor: str = "val_accuracy") -> None:
+
+class TrainingDisplay:
+    """Live phase, epoch and batch progress and metrics; one plain line each when not on a terminal."""
+
+    def __init__(self, console: Console, live: Optional[bool] = None, clock: Any = None) -> None:
+        import time
+
         self.console = console
         self.live = console.is_terminal if live is None else live
-        self.best: Optional[float] = None
-        self.best_epoch = 0
+        self.clock = clock or time.monotonic
+        self.state: Any = None
+        self.monitor = "val_accuracy"
         self.epochs = 0
         self.batch_logs: dict = {}
         self.epoch_logs: dict = {}
+        self.compiling = False
         self._live: Any = None
         self._progress: Any = None
+        self._status: Any = None
 
     # -- listener interface
+    def on_phase(self, text: str) -> None:
+        self._end_status()
+        if self.live:
+            self._status = self.console.status(f"{text}…")
+            self._status.start()
+        else:
+            self.console.print(f"{text}…", markup=False, highlight=False)
+
+    def _end_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
     def on_data(self, summary: dict) -> None:
+        self._end_status()
         render_dataset_panel(summary, self.console)
 
     def on_train_begin(self, info: dict) -> None:
+        self._end_status()
         self.epochs, self.steps, self._start_epoch = info["epochs"], info["steps"], info["initial_epoch"]
-        import time
-
-        self._t0 = time.monotonic()
+        self.monitor = info.get("monitor", self.monitor)
+        self.compiling = True
+        self._t0 = self.clock()
         if not self.live:
+            self.console.print(f"compiling and running the first step; then one line per epoch (best = "
+                               f"{self.monitor})", markup=False, highlight=False)
             return
         from rich.live import Live
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
@@ -174,27 +204,25 @@ class TrainingDisplay:
 
     def on_batch_end(self, batch: int, logs: dict) -> None:
         self.batch_logs = logs
+        self.compiling = False
         if self._progress is not None:
             self._progress.update(self._batch_task, completed=batch + 1)
 
-    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict, state: Any = None) -> None:
         self.epoch_logs = logs
-        value = logs.get("val_accuracy", logs.get("accuracy"))
-        if value is not None and math.isfinite(value) and (self.best is None or value > self.best):
-            self.best, self.best_epoch = value, epoch + 1
+        self.state = state
         if self._progress is not None:
             self._progress.update(self._epoch_task, completed=epoch + 1)
         else:
-            import time
-
             self.console.print(f"epoch {epoch + 1}/{self.epochs}  {self.metrics_line(logs)}  "
-                               f"elapsed {time.monotonic() - self._t0:.1f}s", markup=False, highlight=False,
+                               f"elapsed {self.clock() - self._t0:.1f}s", markup=False, highlight=False,
                                soft_wrap=True)
 
     def on_train_end(self) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
+        self._end_status()
 
     def on_message(self, text: str) -> None:
         self.console.print(Text(text, style="bold yellow"))
@@ -206,22 +234,32 @@ class TrainingDisplay:
             parts += [f"val_loss {_loss(logs.get('val_loss'))}", f"val_acc {percent(logs.get('val_accuracy'))}"]
         if "learning_rate" in logs:
             parts.append(f"lr {logs['learning_rate']:.2e}")
-        parts.append(f"best val_acc {percent(self.best)} (epoch {self.best_epoch})" if self.best is not None
-                     else "best val_acc —")
+        state = self.state
+        if state is not None and state.best_epoch:
+            parts.append(f"best {state.monitor} {format_metric(state.monitor, state.best)} (epoch {state.best_epoch})")
+        else:
+            parts.append(f"best {self.monitor} —")
         return "  ".join(parts)
 
     def _renderable(self) -> Any:
         from rich.console import Group
 
         logs = {**self.epoch_logs, **{k: v for k, v in self.batch_logs.items() if k in ("loss", "accuracy")}}
-        return Group(self._progress, Text(self.metrics_line(logs)))
+        line = "compiling the model and running the first step…" if self.compiling else self.metrics_line(logs)
+        return Group(self._progress, Text(line))
 
 
 def render_train_summary(result: Any, console: Console) -> None:
     grid = Table.grid(padding=(0, 2))
+    state = result.state
     if result.interrupted:
-        grid.add_row(Text("Stopped", style="bold yellow"), "by Ctrl-C; the best weights so far were saved")
-    grid.add_row("Best epoch", f"{result.best_epoch} of {result.epochs_run}")
+        grid.add_row(Text("Stopped", style="bold yellow"), f"by Ctrl-C after {result.epochs_run} finished epochs")
+    grid.add_row("Run", f"{result.run_id} ({result.run_dir})")
+    best = (f"epoch {state.best_epoch} of {result.epochs_run}: {state.monitor} "
+            f"{format_metric(state.monitor, state.best)}") if state.best_epoch else f"— ({state.monitor} never measured)"
+    grid.add_row("Best", best)
+    grid.add_row("Saved weights", f"the best epoch's (epoch {state.best_epoch})" if result.weights == "best"
+                 else f"the last epoch's (epoch {result.epochs_run}; train.restore_best_weights is false)")
     grid.add_row("Test accuracy", percent(result.test_accuracy) if result.test_accuracy is not None
                  else "— (split.test_fraction is 0)")
     grid.add_row("Duration", f"{result.train_seconds:.1f} s")
@@ -229,14 +267,38 @@ def render_train_summary(result: Any, console: Console) -> None:
     model_line = str(result.saved_path) if result.saved_as == "full" else (
         f"{result.saved_path} (weights only: full save failed: {result.save_error})")
     for name, path in (("Model", model_line), ("Best checkpoint", p.checkpoint), ("Normalisation", p.preprocess),
-                       ("Metadata", p.metadata), ("Metrics", p.metrics), ("History", p.history),
-                       ("TensorBoard", p.log_dir / "tensorboard")):
+                       ("Metadata", p.metadata), ("Metrics", p.metrics), ("Config", p.config),
+                       ("History", p.history), ("TensorBoard", p.log_dir / "tensorboard")):
         grid.add_row(name, str(path))
+    if state.save_error:
+        grid.add_row(Text("Note", style="yellow"), f"a per-epoch write failed ({state.save_error})")
     console.print(Panel(grid, title="Training done" if not result.interrupted else "Training stopped",
                         expand=False))
     if result.test_accuracy is not None:
         console.print(f"Test accuracy: {result.test_accuracy * 100:.2f}% "
                       f"({result.metrics.get('test_sequences')} sequences)", markup=False)
+
+
+def render_runs(runs: list, out: str, console: Console) -> None:
+    """signtrain runs: one row per run, the current one marked."""
+    import os
+
+    if not runs:
+        console.print(f"No runs in {out}.", markup=False)
+        return
+    table = Table(title=f"Runs in {out}")
+    for column in ("", "id", "status", "created", "data", "signs", "epochs", "test acc", "path"):
+        table.add_column(column, justify="right" if column in ("signs", "epochs", "test acc") else "left",
+                         no_wrap=column in ("id", "status", "created"))
+    for run in runs:
+        r = run.to_dict()
+        data = os.path.basename(str(r["data"]).rstrip("/")) if r["data"] else "—"
+        table.add_row("*" if r["current"] else "", r["id"], r["status"], r["created"] or "—", data,
+                      str(r["signs"] or "—"), str(r["epochs"] or 0), percent(r["test_accuracy"]),
+                      os.path.relpath(r["path"]), style="bold" if r["current"] else "")
+    console.print(table)
+    console.print("* = the run the output folder shows (its files are the aliases at its top level); "
+                  "unfinished runs continue with signtrain train --resume", markup=False, style="dim")
 
 
 # ---------------------------------------------------------------- evaluation

@@ -53,10 +53,8 @@ def test_mirrored_over_two_logical_cpus_matches_a_single_device_run(data, tmp_pa
     mirrored = _run_script(2, _overrides("train.distribute=mirrored", "train.devices=['/cpu:0', '/cpu:1']"),
                            data, tmp_path / "mirrored")
     assert (single["replicas"], mirrored["replicas"]) == (1, 2) and mirrored["distribute"] == "mirrored"
-    files = {p.relative_to(tmp_path / "single").as_posix() for p in (tmp_path / "single").rglob("*")
-             if p.is_file() and "tensorboard" not in str(p)}
-    other = {p.relative_to(tmp_path / "mirrored").as_posix() for p in (tmp_path / "mirrored").rglob("*")
-             if p.is_file() and "tensorboard" not in str(p)}
+    files = _run_files(tmp_path / "single")
+    other = _run_files(tmp_path / "mirrored")
     assert files == other and "lstm_model.h5" in files
     meta = [json.loads((tmp_path / d / "lstm_model.meta.json").read_text()) for d in ("single", "mirrored")]
     assert meta[0]["labels"] == meta[1]["labels"] and meta[0]["split"] == meta[1]["split"]
@@ -68,6 +66,11 @@ def test_mirrored_over_two_logical_cpus_matches_a_single_device_run(data, tmp_pa
     # the same maths (mean of per-replica means of equal halves = the global mean), summed in another order
     for a, b in zip(w0, w1):
         np.testing.assert_allclose(a, b, atol=2e-3)
+
+
+def _run_files(out):
+    run = (out / "current").resolve()
+    return {p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file() and "tensorboard" not in str(p)}
 
 
 def _free_ports(n):

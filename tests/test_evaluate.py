@@ -120,7 +120,7 @@ def test_missing_metadata_or_corrupt_model(trained, tmp_path):
     shutil.copy(base / "models" / "lstm_model.meta.json", tmp_path / "lstm_model.meta.json")
     lonely.write_bytes(b"\x89HDF\r\n\x1a\n truncated")
     out = runner.invoke(app, ["evaluate", str(lonely)])
-    assert out.exit_code == 1 and "cannot load the model" in out.stderr and "Traceback" not in out.stderr
+    assert out.exit_code == 1 and "come from different runs" in out.stderr and "Traceback" not in out.stderr
     assert runner.invoke(app, ["evaluate", str(tmp_path / "none.h5")]).exit_code == 1
 
 

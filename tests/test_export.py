@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,9 +45,22 @@ def test_every_format_reloads_and_matches_keras(trained, tmp_path):
         assert entry.latency_median_ms > 0 and entry.size_bytes > 0
     tflite = next(e for e in report.entries if e.format == "tflite")
     assert not [op for op in tflite.ops if op.lower().startswith("flex")]
-    meta = json.loads((tmp_path / "lstm_model.meta.json").read_text())
-    assert meta["export"]["normalization_in_graph"] is True or meta["export"]["format"] == "keras"
+    for entry in report.entries:  # each file its own sidecar, tied to its run
+        meta = json.loads((Path(entry.path).parent / (Path(entry.path).name + ".meta.json")).read_text())
+        assert meta["export"]["normalization_in_graph"] is (entry.format != "keras")
+        assert meta["export"]["source"]["run_id"] == meta["run_id"] and meta["files"]
+    assert not (tmp_path / "lstm_model.meta.json").exists()
     assert (tmp_path / "labels.txt").read_text().split() == ["a", "b", "c"]
+    # signtrain predict with each exported file on held-out recordings: the Keras model's answer
+    test_sources = json.loads((base / "models" / "lstm_model.meta.json").read_text())["split"]["test_sources"]
+    for source in test_sources[:3]:
+        want = json.loads(runner.invoke(app, ["predict", str(model), str(data / source), "--json", "--top-k",
+                                              "3"]).stdout)["top_k"]
+        for entry in report.entries:
+            got = json.loads(runner.invoke(app, ["predict", entry.path, str(data / source), "--json", "--top-k",
+                                                 "3"]).stdout)["top_k"]
+            assert [g["sign"] for g in got][:1] == [w["sign"] for w in want][:1]
+            assert [g["probability"] for g in got] == pytest.approx([w["probability"] for w in want], abs=1e-5)
 
 
 def test_base_architecture_converts_to_builtin_ops_only(tmp_path):

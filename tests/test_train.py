@@ -9,10 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from rich.console import Console
+from typer.testing import CliRunner
 
 from conftest import real_data, tiny_config
-from signtrain import artifacts, ui
+from signtrain import artifacts, runs, ui
+from signtrain.cli import app
 from signtrain.errors import DataError
 from signtrain.train import train
 
@@ -32,22 +35,29 @@ def test_training_writes_every_artifact(small_tree, tmp_path):
     result = train(tiny_config(small_tree, tmp_path / "models"))
     out = tmp_path / "models"
     for name in ("lstm_model.h5", "lstm_model_checkpoint.h5", "preprocess_params.npz", "metrics.json",
-                 "lstm_model.meta.json", "logs/history.csv"):
+                 "lstm_model.meta.json", "config.yaml", "logs/history.csv"):
         assert (out / name).is_file(), name
+        assert (result.run_dir / name).is_file() and (out / name).resolve() == (result.run_dir / name).resolve()
     assert not [p for p in out.rglob("*") if ".partial" in p.name]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"test_accuracy", "best_epoch", "epochs_run", "train_seconds"} <= set(metrics)
+    assert {"test_accuracy", "best_epoch", "epochs_run", "train_seconds", "monitor", "weights"} <= set(metrics)
     assert metrics["epochs_run"] == 2 and metrics["test_accuracy"] == result.test_accuracy
+    assert metrics["monitor"] == "val_loss" and metrics["run_id"] == result.run_id == result.run_dir.name
     meta = json.loads((out / "lstm_model.meta.json").read_text())
     assert meta["labels"] == ["a", "b", "c"] and meta["feature_length"] == 63 and meta["sequence_length"] == 10
     assert meta["layout"] == "one_hand" and meta["versions"]["tensorflow"] and meta["data"]["fingerprint"]
     assert len(meta["split"]["test_sources"]) == metrics["test_sequences"] > 0
-    assert meta["config"]["train"]["epochs"] == 2
+    assert meta["config"]["train"]["epochs"] == 2 and meta["run_id"] == result.run_id
+    assert meta["files"]["lstm_model.h5"] == artifacts.file_digest(out / "lstm_model.h5")
+    record = json.loads((result.run_dir / "run.json").read_text())
+    assert record["files"]["lstm_model.meta.json"] == artifacts.file_digest(out / "lstm_model.meta.json")
     params = np.load(out / "preprocess_params.npz")
     assert params["mean"].shape == () and float(params["std"]) > 0
     assert float(params["mean"]) == pytest.approx(meta["normalization"]["mean"])
     rows = (out / "logs" / "history.csv").read_text().strip().splitlines()
-    assert len(rows) == 3 and "val_accuracy" in rows[0]
+    assert len(rows) == 3 and "val_accuracy" in rows[0] and [r.split(",")[0] for r in rows[1:]] == ["1", "2"]
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["train"]["epochs"] == 2 and Path(config["data"]["path"]).is_absolute()
 
 
 def test_same_seed_same_split_and_weights(small_tree, tmp_path):
@@ -66,49 +76,47 @@ def test_same_seed_same_split_and_weights(small_tree, tmp_path):
 def test_resume_continues_epochs_optimizer_and_history(small_tree, tmp_path):
     import keras
 
+    from signtrain.resume import resume_config
+
     out = tmp_path / "models"
-    train(tiny_config(small_tree, out, epochs=2))
+    first = train(tiny_config(small_tree, out, epochs=2))
     state = json.loads((out / "logs" / "resume" / "state.json").read_text())
-    assert state["epoch"] == 1
-    result = train(tiny_config(small_tree, out, epochs=4), resume=True)
-    assert result.epochs_run == 4
+    assert state["epoch"] == 1 and state["train_state"]["epochs_done"] == 2
+    target = runs.find_run(out, None)
+    result = train(resume_config(target, ["train.epochs=4"], None, str(out)), resume=target)
+    assert result.epochs_run == 4 and result.run_id != first.run_id  # a committed run continues as a new one
     rows = (out / "logs" / "history.csv").read_text().strip().splitlines()
-    assert [r.split(",")[0] for r in rows[1:]] == ["0", "1", "2", "3"]
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
     resumed = keras.models.load_model(out / "logs" / "resume" / "last.keras")
     steps = -(-result.metrics["train_sequences"] // 8)
     assert int(resumed.optimizer.iterations.numpy()) == 4 * steps
-
-
-def test_resume_without_a_previous_run_is_a_clear_error(small_tree, tmp_path):
-    from signtrain.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="nothing to resume"):
-        train(tiny_config(small_tree, tmp_path / "fresh"), resume=True)
+    assert (first.run_dir / "lstm_model.h5").is_file()  # the run it continued is kept
+    assert json.loads((result.run_dir / "start.json").read_text())["resumed_from"] == first.run_id
 
 
 def test_full_save_failure_falls_back_to_weights(small_tree, tmp_path, monkeypatch):
     import keras
-
-    def broken_save(self, *args, **kwargs):
-        raise OSError("disk full")
 
     result_paths = tmp_path / "models"
     original = keras.Model.save
     calls = {"n": 0}
 
     def save(self, path, *args, **kwargs):
-        # the checkpoint and resume saves work; the final model save fails
+        # the checkpoint and resume saves work; the final model save fails (not for lack of space)
         if str(path).endswith(".h5") and ".lstm_model.h5." in str(path):
             calls["n"] += 1
-            raise OSError("disk full")
+            raise ValueError("cannot serialise this layer")
         return original(self, path, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "save", save)
     result = train(tiny_config(small_tree, result_paths))
-    assert calls["n"] == 1 and result.saved_as == "weights" and "disk full" in result.save_error
+    assert calls["n"] == 1 and result.saved_as == "weights" and "cannot serialise" in result.save_error
     assert (result_paths / "lstm_model.weights.h5").is_file() and not (result_paths / "lstm_model.h5").exists()
     meta = json.loads((result_paths / "lstm_model.meta.json").read_text())
     assert meta["saved_as"] == "weights" and meta["model_file"] == "lstm_model.weights.h5"
+    from signtrain.predictor import load_predictor
+
+    assert load_predictor(result_paths / "lstm_model.weights.h5").labels == ["a", "b", "c"]
 
 
 def test_nan_in_data_is_refused_unless_configured(tmp_path):
@@ -131,25 +139,21 @@ def test_real_dgs_mpdata_trains(tmp_path):
         "test_sequences"] == 120
 
 
-def _cli(*args, **kwargs):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "signtrain", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=kwargs.get("cwd"))
-
-
 def _tiny_args(data, out, epochs):
     from conftest import TINY_MODEL
 
-    args = ["train", "--data", data, "--output", out, "--quiet", "--set", f"train.epochs={epochs}",
+    args = ["train", "--data", str(data), "--output", str(out), "--quiet", "--set", f"train.epochs={epochs}",
             "--set", "data.features_per_frame=63", "--set", "data.sequence_length=10"]
     for item in TINY_MODEL:
         args += ["--set", item]
     return args
 
 
-def test_ctrl_c_stops_saves_and_exits_130(small_tree, tmp_path):
+def test_ctrl_c_stops_saves_and_exits_130_and_a_second_train_is_refused(small_tree, tmp_path):
     out = tmp_path / "models"
-    proc = _cli(*_tiny_args(small_tree, out, 100000))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "signtrain", *_tiny_args(small_tree, out, 100000)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     lines = []
     for line in proc.stdout:
@@ -157,6 +161,8 @@ def test_ctrl_c_stops_saves_and_exits_130(small_tree, tmp_path):
         if line.startswith("epoch 3/"):
             break
         assert time.monotonic() < deadline, "training never started"
+    second = CliRunner().invoke(app, _tiny_args(small_tree, out, 1))  # while the first one writes
+    assert second.exit_code == 1 and "being written by another signtrain train" in second.stderr
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
@@ -165,27 +171,25 @@ def test_ctrl_c_stops_saves_and_exits_130(small_tree, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["interrupted"] is True and 3 <= metrics["epochs_run"] < 100000
     assert (out / "lstm_model.h5").is_file() and (out / "lstm_model.meta.json").is_file()
+    assert len(runs.list_runs(out)) == 1
 
 
 def test_cli_train_errors_are_one_line(tmp_path, small_tree):
-    proc = _cli("train", "--data", small_tree, "--output", tmp_path / "m")
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 1 and "data.features_per_frame=63" in stderr and "Traceback" not in stderr
-    proc = _cli("train", "--set", "train.epochz=3")
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 2 and "did you mean 'train.epochs'" in stderr
+    result = CliRunner().invoke(app, ["train", "--data", str(small_tree), "--output", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "data.features_per_frame=63" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "m" / "current").exists()
+    result = CliRunner().invoke(app, ["train", "--set", "train.epochz=3"])
+    assert result.exit_code == 2 and "did you mean 'train.epochs'" in result.stderr
 
 
-def test_working_directory_convention(tmp_path):
+def test_working_directory_convention(tmp_path, monkeypatch):
     from conftest import write_tree
 
     write_tree(tmp_path / "MP_Data", signs=("a", "b"), sequences=10, frames=10, features=63)
-    proc = _cli(*_tiny_args("MP_Data", "models", 1)[3:][:0], "train", "--quiet", "--set", "train.epochs=1",
-                "--set", "data.features_per_frame=63", "--set", "data.sequence_length=10",
-                "--set", "model.units=[4]", "--set", "model.return_sequences=false", "--set", "model.l2=0.0",
-                "--set", "model.dropout=0.0", "--set", "model.batch_norm=false", cwd=tmp_path)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 0, stderr
+    monkeypatch.chdir(tmp_path)
+    args = [a for a in _tiny_args("MP_Data", "models", 1) if a not in ("--data", "MP_Data", "--output", "models")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
     assert (tmp_path / "models" / "lstm_model.h5").is_file()
 
 
@@ -199,24 +203,27 @@ def test_percentages_are_clamped_and_nan_is_a_dash():
 def test_plain_epoch_lines_show_clamped_values():
     buffer = io.StringIO()
     display = ui.TrainingDisplay(Console(file=buffer, width=100), live=False)
-    display.on_train_begin({"epochs": 5, "steps": 3, "initial_epoch": 0})
+    display.on_train_begin({"epochs": 5, "steps": 3, "initial_epoch": 0, "monitor": "val_accuracy"})
     display.on_epoch_end(0, {"loss": 0.5, "accuracy": -0.2, "val_loss": float("nan"), "val_accuracy": 1.3,
                              "learning_rate": 1e-3})
-    line = buffer.getvalue()
+    line = buffer.getvalue().splitlines()[-1]
     assert line.startswith("epoch 1/5") and "acc 0.0%" in line and "val_acc 100.0%" in line
     assert "val_loss —" in line and "-" not in line.split("lr")[0].replace("val_loss", "")
 
 
 def test_live_display_renders_progress_and_metrics():
+    from signtrain.callbacks import TrainState
+
     buffer = io.StringIO()
     display = ui.TrainingDisplay(Console(file=buffer, width=120, force_terminal=True), live=True)
-    display.on_train_begin({"epochs": 10, "steps": 4, "initial_epoch": 0})
+    display.on_train_begin({"epochs": 10, "steps": 4, "initial_epoch": 0, "monitor": "val_accuracy"})
     display.on_batch_end(1, {"loss": 0.7, "accuracy": 0.6})
+    state = TrainState("val_accuracy", "max", best=0.55, best_epoch=1, epochs_done=1)
     display.on_epoch_end(0, {"loss": 0.7, "accuracy": 0.6, "val_loss": 0.8, "val_accuracy": 0.55,
-                             "learning_rate": 1e-3})
+                             "learning_rate": 1e-3}, state)
     display.on_train_end()
     text = buffer.getvalue()
-    assert "epoch" in text and "1/10" in text and "val_acc 55.0%" in text and "best val_acc 55.0% (epoch 1)" in text
+    assert "epoch" in text and "1/10" in text and "val_acc 55.0%" in text and "best val_accuracy 55.0% (epoch 1)" in text
 
 
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
