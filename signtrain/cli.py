@@ -130,6 +130,7 @@ def convert(
     destination: Path = typer.Argument(..., help="New MP_Data folder, or a .npz file for one compact array."),
     config: Optional[Path] = ConfigOpt,
     overrides: Optional[List[str]] = SetOpt,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing destination."),
 ) -> None:
     """Write a dataset as an MP_Data tree or as one compact .npz array file, with its labels."""
     from signtrain import ui
@@ -138,8 +139,7 @@ def convert(
 
     def work() -> int:
         cfg = load_config(config, [*(overrides or []), "data.features_per_frame=null"], data=str(source))
-        summary = run_convert(cfg.data, destination)
-        ui.make_console().print(summary, markup=False)
+        ui.render_convert(run_convert(cfg.data, destination, overwrite), ui.make_console())
         return 0
 
     raise typer.Exit(_guard(work, "convert"))

@@ -40,7 +40,9 @@ class DataConfig:
     sequence_length: int = _opt(30, "frames per sequence fed to the model", min=1)
     features_per_frame: Optional[int] = _opt(225, f"values per frame ({KNOWN_LENGTHS}); null = detect", min=1)
     missing_frame: str = _opt("zero", "a frame number absent from a sequence", choices=("zero", "skip"))
-    bad_frame: str = _opt("zero", "a corrupt or wrong-length frame file", choices=("zero", "skip", "drop_sequence"))
+    bad_frame: str = _opt("error", "an unreadable or wrong-length frame (or recording) file: error = stop and name "
+                          "it; drop_sequence = leave its recording out; skip = leave the frame out; zero = "
+                          "zero-fill it (all counted and shown)", choices=("error", "drop_sequence", "skip", "zero"))
     zero_frame: str = _opt("keep", "an all-zero frame (nothing detected)", choices=("keep", "drop"))
     nan_to_zero: bool = _opt(False, "replace NaN/inf by 0 (false: NaN/inf in the data is an error)")
     resample: bool = _opt(False, "bring every sequence to sequence_length by resampling its frames (nearest) "
@@ -430,6 +432,9 @@ def build_config(tree: dict[str, Any], source: str = "config") -> Config:
         built[name] = _build_section(name, sections[name], raw, source)
     config = Config(**built)
     _check_model(config.model, source)
+    if config.data.csv_columns is not None and not _COLUMNS.match(config.data.csv_columns.strip()):
+        raise ConfigError(f"{source}: data.csv_columns = {config.data.csv_columns!r} is not start:stop; write e.g. "
+                          f"'2:' (drop two leading values), ':128' or '2:128'")
     if config.split.test_fraction + config.split.validation_fraction >= 1.0:
         raise ConfigError(f"{source}: split.test_fraction + split.validation_fraction must be below 1")
     if config.data.resample and config.augment.speed:
@@ -437,6 +442,9 @@ def build_config(tree: dict[str, Any], source: str = "config") -> Config:
                           "(every sequence is stretched to data.sequence_length); set augment.speed: 0 and use "
                           "augment.crop for a time warp")
     return config
+
+
+_COLUMNS = re.compile(r"^-?\d*:-?\d*$")
 
 
 def load_config(path: Optional[Path] = None, overrides: Optional[list[str]] = None,

@@ -1,35 +1,98 @@
-"""convert(data config, destination): any readable tree -> an MP_Data tree or one compact .npz file."""
+"""convert(data config, destination): any readable tree -> an MP_Data tree or one compact .npz file.
+
+The same readers and data.* policies as training, with the same account of what was left out
+or filled.  Sign names become folder names only when they are plain names (no path separators,
+no '..'), nothing is written outside the destination, nothing is overwritten without
+--overwrite, and the result is staged beside the destination and renamed into place whole.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from signtrain.config import DataConfig
-from signtrain.data import usable_sequences
-from signtrain.errors import DataError
+from signtrain.data import account, usable_sequences
+from signtrain.errors import DataError, RunError
 
 
-def convert(cfg: DataConfig, destination: Path) -> str:
-    tree, sequences = usable_sequences(cfg)
+@dataclass
+class ConvertReport:
+    destination: str
+    kind: str                 # npz | mp_data
+    source_format: str
+    sequences: int
+    signs: int
+    frames: int
+    account: list = field(default_factory=list)  # account.Entry
+
+
+def check_sign_name(name: str) -> None:
+    """A sign name that is safe as a folder name, else refused with the name."""
+    if (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name or name.startswith("..")
+            or os.path.isabs(name)):
+        raise DataError(f"sign name {name!r} cannot be a folder name (it holds a path separator or '..'); rename "
+                        f"that sign in the source (e.g. train.csv) before converting")
+
+
+def convert(cfg: DataConfig, destination: Path, overwrite: bool = False) -> ConvertReport:
+    tree, sequences, summary = usable_sequences(cfg)
     if not sequences:
         raise DataError(f"{cfg.path}: no usable sequence to convert")
-    if destination.suffix == ".npz":
-        from signtrain.data.npzfile import write
+    for name in tree.labels:
+        check_sign_name(name)
+    destination = Path(destination)
+    if destination.exists() and not overwrite:
+        raise DataError(f"{destination} already exists; choose a new name, or pass --overwrite to replace it")
+    if destination.resolve() == Path(cfg.path).resolve():
+        raise DataError(f"{destination} is the source itself; choose another destination")
+    kind = "npz" if destination.suffix == ".npz" else "mp_data"
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    try:
+        staged = stage / destination.name
+        if kind == "npz":
+            from signtrain.data.npzfile import write
 
-        write(destination, tree.labels, sequences)
-        return (f"Wrote {len(sequences)} sequences of {len(tree.labels)} signs ({tree.format}) to {destination} "
-                f"(X padded to the longest, lengths, y, labels, sources)")
-    if destination.exists() and any(destination.iterdir()):
-        raise DataError(f"{destination} already holds files; choose an empty or new folder")
+            write(staged, tree.labels, sequences)
+        else:
+            _write_mp_data(staged, tree.labels, sequences)
+        _replace(staged, destination)
+    except OSError as exc:
+        raise RunError(f"cannot write {destination} ({exc.strerror or exc}); nothing was written there") from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return ConvertReport(str(destination), kind, tree.format, len(sequences), len({s for s, _, _ in sequences}),
+                         sum(len(f) for _, _, f in sequences), account.account(summary, cfg))
+
+
+def _write_mp_data(root: Path, labels: list[str], sequences: list[tuple[int, str, np.ndarray]]) -> None:
     counters: dict[int, int] = {}
     for sign, _, frames in sequences:
         number = counters.get(sign, 0)
         counters[sign] = number + 1
-        folder = destination / tree.labels[sign] / str(number)
+        folder = root / labels[sign] / str(number)
+        if root.resolve() not in folder.resolve().parents:  # belt and braces after check_sign_name
+            raise DataError(f"sign name {labels[sign]!r} would write outside {root}")
         folder.mkdir(parents=True)
         for t, vector in enumerate(frames):
             np.save(folder / f"{t}.npy", vector)
-    return (f"Wrote {len(sequences)} sequences of {len(tree.labels)} signs ({tree.format}) as MP_Data to "
-            f"{destination}: {sum(len(f) for _, _, f in sequences)} frame files")
+
+
+def _replace(staged: Path, destination: Path) -> None:
+    """Move the staged result into place; an older one (--overwrite) is removed only once the new one is whole."""
+    if not destination.exists():
+        os.rename(staged, destination)
+        return
+    old = destination.parent / f".{destination.name}.replaced-{os.getpid()}"
+    os.rename(destination, old)
+    os.rename(staged, destination)
+    if old.is_dir():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from signtrain.data.assemble import apply_frame_policies, fit_length, resample
+from signtrain.data.account import refusal_of
+from signtrain.data.assemble import IssueLog, apply_frame_policies, fit_length, resample, vector_length_histogram
 from signtrain.data.dataset import DEFECT_KINDS
 from signtrain.data.mpdata import SequenceEntry, read_entries
 from signtrain.errors import DataError
@@ -41,10 +42,11 @@ class StreamResult:
 
 
 def read_recording(path: Path, predictor: Predictor) -> np.ndarray:
-    """A .npy of shape (frames, features) or one MP_Data sequence folder -> float32 [frames, F]."""
+    """A .npy of shape (frames, features) or one MP_Data sequence folder -> float32 [frames, F],
+    through the same readers and data.* policies the model was trained with."""
     config = predictor.meta.config.data
     if path.is_dir():
-        frames = sorted((int(p.stem), str(p)) for p in path.glob("*.npy") if p.stem.isdigit())
+        frames = sorted((int(p.stem), str(p)) for p in path.glob("*.npy") if p.stem.isdigit() and p.stem.isascii())
         if not frames:
             raise DataError(f"{path}: no <number>.npy frame files in this folder")
         entry = SequenceEntry(0, str(path), frames=frames)
@@ -53,19 +55,27 @@ def read_recording(path: Path, predictor: Predictor) -> np.ndarray:
     else:
         raise DataError(f"{path}: give a .npy file of shape (frames, features) or an MP_Data sequence folder")
     raw = read_entries([entry])[0]
+    raw.source = str(path)
     if raw.error:
         raise DataError(f"{path}: {raw.error}")
-    width = raw.block.shape[1] if raw.block is not None else max(len(v) for v in raw.vectors if v is not None)
+    widths = vector_length_histogram([raw])
+    if not widths:
+        first = next(iter(raw.problems.items()), (0, "unreadable"))
+        raise DataError(f"{path}: no readable frame in {len(raw.indices)} ({raw.label(first[0])}: {first[1]}); "
+                        f"fix the recording")
+    width = widths.most_common(1)[0][0]
     if width != predictor.feature_length:
         raise DataError(f"{path}: frames hold {describe(width)} values, the model expects "
                         f"{describe(predictor.feature_length)}")
     counts = np.zeros(len(DEFECT_KINDS), dtype=np.int32)
-    frames_array = apply_frame_policies(raw, width, config, counts)
+    log = IssueLog()
+    frames_array = apply_frame_policies(raw, width, config, counts, log)
+    refused = refusal_of(str(path), log.items, dict(log.counts), config)
+    if refused:
+        raise DataError(refused + " (the model was trained with these data.* settings)")
     if frames_array is None or len(frames_array) == 0:
-        raise DataError(f"{path}: no usable frame (corrupt or wrong-length frames)")
-    if not np.isfinite(frames_array).all():
-        raise DataError(f"{path}: {int(counts[DEFECT_KINDS.index('nonfinite_frames')])} frames hold NaN/inf and the "
-                        f"model was trained with data.nan_to_zero: false; fix the recording")
+        raise DataError(f"{path}: no usable frame left after the model's data.* policies "
+                        f"(data.bad_frame: {config.bad_frame}); fix the recording")
     return frames_array
 
 

@@ -21,6 +21,8 @@ from signtrain import artifacts, metadata, runs
 from signtrain.artifacts import RunPaths
 from signtrain.config import Config, replace
 from signtrain.data import SequenceDataset, fingerprint, load_dataset
+from signtrain.data import account as data_account
+from signtrain.data.assemble import check_memory
 from signtrain.data.preprocess import Normalizer
 from signtrain.data.split import Split, split_dataset
 from signtrain.errors import ConfigError, DataError, Interrupted, ModelError, RunError, TrainingDiverged
@@ -87,7 +89,7 @@ class TrainResult:
         return self.state.best_epoch
 
 
-def dataset_summary(ds: SequenceDataset, split: Split) -> dict:
+def dataset_summary(ds: SequenceDataset, split: Split, cfg: Any = None) -> dict:
     counts = np.bincount(ds.y, minlength=len(ds.labels))
     layout = detect_layout(ds.feature_length)
     return {
@@ -98,20 +100,19 @@ def dataset_summary(ds: SequenceDataset, split: Split) -> dict:
         "layout": f"{layout.name} ({layout.description})" if layout else "unknown",
         "imbalance_ratio": float(counts.max() / max(counts.min(), 1)),
         **ds.totals(),
+        "account": data_account.to_dict(data_account.account(ds, cfg)) if cfg is not None else {},
     }
 
 
 def prepare(config: Config) -> Prepared:
     """Read the data, check it can be trained on, split it and normalise it (fitted on train only)."""
-    ds = load_dataset(config.data)
-    nonfinite = int(ds.defect("nonfinite_frames").sum())
-    if nonfinite and not config.data.nan_to_zero:
-        raise DataError(f"{ds.root}: {nonfinite} frames hold NaN/inf; set data.nan_to_zero: true to replace "
-                        f"them by 0 (as configs/optimized.yaml does), or fix the data")
+    ds = load_dataset(config.data)  # the data.* policies refuse here what they are set to refuse
     if len(ds.labels) < 2:
         raise DataError(f"{ds.root}: only one sign ({ds.labels[0]}); a classifier needs at least two")
     split = split_dataset(ds.y, config.split, config.train.seed, ds.groups)
     spec = FeatureSpec.from_config(config.preprocess, ds.feature_length)
+    if not config.data.stream:  # features and their normalised copy live in memory beside the data
+        check_memory(len(ds), ds.sequence_length, spec.output_length, int(ds.lengths.max()), copies=2)
     if spec.active:
         import_tensorflow()  # the feature transform is TensorFlow code, shared with the exported graphs
     # Streaming keeps X on disk (memory-mapped cache) and transforms batch by batch.
@@ -120,7 +121,7 @@ def prepare(config: Config) -> Prepared:
                                 config.preprocess, mask_zero_frames=config.model.mask_padding,
                                 transform=None if features is not None else lambda raw: transform_numpy(raw, spec))
     X = None if features is None else normalizer.apply(features)
-    summary = dataset_summary(ds, split)
+    summary = dataset_summary(ds, split, config.data)
     summary["model_features"] = spec.output_length
     return Prepared(ds, split, spec, normalizer, X, summary)
 
@@ -404,6 +405,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
             "format": ds.format,
             "fingerprint": fingerprint(ds, config.data),
             "sequences": len(ds),
+            "account": prepared.summary["account"],
         },
         "split": {
             "seed": config.train.seed,
@@ -421,6 +423,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "train_sequences": len(split.train), "val_sequences": len(split.val), "test_sequences": len(split.test),
         "interrupted": result.interrupted, "saved_as": kind, "checkpoint_error": state.save_error,
         "distribute": plan.kind, "replicas": plan.replicas, "run_id": run.run_id,
+        "data_account": prepared.summary["account"],
     }
     artifacts.write_json(paths.metrics, result.metrics)
     start = runs.read_json(run.path("start.json")) or {}

@@ -84,20 +84,39 @@ def render_data_report(report: Any, console: Console) -> None:
                       f"{row['frames_min']}/{row['frames_median']:g}/{row['frames_max']}",
                       str(row["missing_frames"]), str(row["zero_frames"]), str(row["padded_frames"]), absent)
     console.print(table)
-    render_issues(report.issues, console)
+    render_issues(report.issues, console, report.count)
+    if report.refusal:
+        console.print(Text(f"train would stop here: {report.refusal}", style="bold red"), soft_wrap=True)
     console.print(_verdict_text(report.errors, report.warnings, report.verdict()))
 
 
-def render_issues(issues: list, console: Console) -> None:
+def render_issues(issues: list, console: Console, count: Any = None) -> None:
+    """Issues grouped by kind, the first few named with their reason; count(kind) gives exact totals."""
     by_kind: dict[tuple[str, str], list] = {}
     for issue in issues:
         by_kind.setdefault((issue.level, issue.kind), []).append(issue)
     for (level, kind), group in by_kind.items():
-        console.print(Text(f"{level}: {kind} ×{len(group)}", style=_level_style(level)))
+        total = count(kind) if count else len(group)
+        console.print(Text(f"{level}: {kind} ×{total}", style=_level_style(level)))
         for issue in group[:MAX_ISSUES_SHOWN]:
-            console.print(f"  {issue.path}: {issue.message}", markup=False)
-        if len(group) > MAX_ISSUES_SHOWN:
-            console.print(f"  … and {len(group) - MAX_ISSUES_SHOWN} more", style="dim")
+            console.print(f"  {issue.path}: {issue.message}", markup=False, soft_wrap=True)
+        if total > MAX_ISSUES_SHOWN:
+            console.print(f"  … and {total - min(len(group), MAX_ISSUES_SHOWN)} more", style="dim")
+
+
+def render_account(entries: list, console: Console) -> None:
+    """The data account: every defect kind found, its count and what the data.* policies did."""
+    for e in entries:
+        console.print(f"  {e.count:,} {e.what}: {e.action}", markup=False, soft_wrap=True)
+
+
+def render_convert(report: Any, console: Console) -> None:
+    what = "one .npz array file" if report.kind == "npz" else "an MP_Data tree"
+    console.print(f"Wrote {report.sequences} sequences of {report.signs} signs ({report.source_format}) as {what} to "
+                  f"{report.destination}: {report.frames:,} frames.", markup=False, soft_wrap=True)
+    if report.account:
+        console.print("What the data.* policies did on the way:", markup=False)
+        render_account(report.account, console)
 
 
 def render_example(summary: Any, console: Console) -> None:
@@ -127,10 +146,11 @@ def render_dataset_panel(summary: dict, console: Console) -> None:
                  f" / test {summary['test']}")
     grid.add_row("Shape", f"{summary['sequence_length']} frames × {summary['features']} features, "
                  f"layout {summary['layout']}")
-    grid.add_row("Frames", f"{summary['padded_frames']} padded, {summary['truncated_frames']} truncated, "
-                 f"{summary['missing_frames']} missing, {summary['zero_frames']} all-zero, "
-                 f"{summary['dropped_frames']} dropped")
     grid.add_row("Class balance", f"largest/smallest = {summary['imbalance_ratio']:.2f}")
+    for kind, entry in summary.get("account", {}).items():
+        grid.add_row(f"  {entry['count']:,} {entry['what']}", entry["action"])
+    if not summary.get("account"):
+        grid.add_row("Defects", "none: no frame missing, unreadable, padded or cut")
     console.print(Panel(grid, title="Dataset", expand=False))
 
 

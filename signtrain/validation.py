@@ -3,40 +3,42 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
 from signtrain.config import Config
+from signtrain.data import account as data_account
 from signtrain.data.dataset import Issue, SequenceDataset
 from signtrain.layouts import KNOWN_LENGTHS, detect_layout
 
 IMBALANCE_WARNING = 3.0  # largest / smallest sign above this is worth a warning
 
-# Frame defects that make a sequence's data wrong (errors) or merely imperfect (warnings).
-_FRAME_ISSUES = (
-    ("corrupt_frames", "error", "corrupt_frames", "unreadable or non-numeric frame file(s)"),
-    ("bad_length_frames", "error", "wrong_length", "frame(s) of another length than the tree's"),
-    ("missing_frames", "warning", "missing_frames", "frame number(s) absent"),
-)
-
-
 @dataclass
 class DataReport:
     summary: dict[str, Any]
     per_sign: list[dict[str, Any]]
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)   # the first examples of each kind
     feature_histogram: dict[int, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # kind -> exact count
+    account: dict[str, dict] = field(default_factory=dict)
+    refusal: Optional[str] = None                      # why train would stop on this data
+
+    def count(self, kind: str) -> int:
+        return self.counts.get(kind, sum(i.kind == kind for i in self.issues))
+
+    def _levelled(self, level: str) -> int:
+        kinds = {i.kind for i in self.issues if i.level == level}
+        return sum(self.count(kind) for kind in kinds)
 
     @property
     def errors(self) -> int:
-        return sum(i.level == "error" for i in self.issues)
+        return self._levelled("error")
 
     @property
     def warnings(self) -> int:
-        return sum(i.level == "warning" for i in self.issues)
+        return self._levelled("warning")
 
     def exit_code(self, strict: bool = False) -> int:
         return 1 if self.errors or (strict and self.warnings) else 0
@@ -52,6 +54,9 @@ class DataReport:
             "per_sign": self.per_sign,
             "feature_histogram": {str(k): v for k, v in sorted(self.feature_histogram.items())},
             "issues": [i.to_dict() for i in self.issues],
+            "issue_counts": {kind: self.count(kind) for kind in dict.fromkeys(i.kind for i in self.issues)},
+            "account": self.account,
+            "refusal": self.refusal,
         }
 
 
@@ -60,34 +65,6 @@ def _hand_absent(ds: SequenceDataset) -> dict[str, np.ndarray]:
     if layout is None:
         return {}
     return {hand.name: ~ds.X[:, :, hand.start:hand.stop].any(axis=(1, 2)) for hand in layout.hands}
-
-
-def _frame_issues(ds: SequenceDataset, nan_to_zero: bool) -> list[Issue]:
-    issues = []
-    for column, level, kind, what in _FRAME_ISSUES:
-        counts = ds.defect(column)
-        for i in np.flatnonzero(counts):
-            issues.append(Issue(level, kind, ds.sources[i], f"{counts[i]} {what}"))
-    nonfinite = ds.defect("nonfinite_frames")
-    for i in np.flatnonzero(nonfinite):
-        level, action = ("warning", "replaced by 0") if nan_to_zero else (
-            "error", "set data.nan_to_zero: true to replace them by 0")
-        issues.append(Issue(level, "nonfinite", ds.sources[i], f"{nonfinite[i]} frame(s) hold NaN/inf; {action}"))
-    return issues
-
-
-def _duplicate_issues(ds: SequenceDataset) -> list[Issue]:
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, digest in enumerate(ds.digests):
-        groups[digest].append(i)
-    issues = []
-    for members in groups.values():
-        if len(members) > 1:
-            first = ds.sources[members[0]]
-            for other in members[1:]:
-                issues.append(Issue("warning", "duplicate", ds.sources[other],
-                                    f"byte-identical to {first}; it would leak between train and test"))
-    return issues
 
 
 def _split_issues(labels: list[str], counts: np.ndarray, config: Config) -> list[Issue]:
@@ -126,8 +103,10 @@ def build_report(ds: SequenceDataset, config: Config, config_features: Optional[
         entry["hand_absent"] = {hand: int(absent[rows].sum()) for hand, absent in hands.items()}
         per_sign.append(entry)
 
-    issues = list(ds.issues) + _frame_issues(ds, config.data.nan_to_zero)
-    issues += _duplicate_issues(ds) + _split_issues(ds.labels, counts, config)
+    issues = list(ds.issues) + _split_issues(ds.labels, counts, config)
+    if len(ds.labels) < 2:
+        issues.append(Issue("error", "one_sign", ds.root, f"only one sign ({', '.join(ds.labels)}): a classifier "
+                                                          f"needs at least two; add recordings of other signs"))
     layout = detect_layout(ds.feature_length)
     if layout is None:
         issues.append(Issue("warning", "unknown_layout", ds.root,
@@ -160,10 +139,16 @@ def build_report(ds: SequenceDataset, config: Config, config_features: Optional[
         "layout": layout.name if layout else "unknown",
         "body_parts": [p.name for p in layout.parts] if layout else [],
         "imbalance_ratio": round(imbalance, 3) if math.isfinite(imbalance) else None,
-        "duplicates": sum(i.kind == "duplicate" for i in issues),
+        "duplicates": ds.issue_count("duplicate"),
         **{k: v for k, v in totals.items()},
         "hand_absent": {hand: int(absent.sum()) for hand, absent in hands.items()},
-        "errors": sum(i.level == "error" for i in issues),
-        "warnings": sum(i.level == "warning" for i in issues),
     }
-    return DataReport(summary, per_sign, issues, dict(ds.vector_lengths))
+    counts = {**ds.issue_counts}
+    for issue in issues:
+        if issue.kind not in ds.issue_counts:
+            counts[issue.kind] = counts.get(issue.kind, 0) + 1
+    report = DataReport(summary, per_sign, issues, dict(ds.vector_lengths), counts,
+                        data_account.to_dict(data_account.account(ds, config.data)),
+                        data_account.refusal(ds, config.data))
+    summary["errors"], summary["warnings"] = report.errors, report.warnings
+    return report

@@ -59,11 +59,19 @@ def _damage(root):
 def test_every_defect_is_counted(tree):
     root = tree(signs=("a", "b"), sequences=3, frames=10, features=63)
     _damage(root)
-    ds = load_dataset(cfg(root, "data.features_per_frame=63", "data.sequence_length=10"))
+    with pytest.raises(DataError, match=r"2 frame or recording file\(s\) cannot be used \(data.bad_frame: error\)"):
+        load_dataset(cfg(root, "data.features_per_frame=63", "data.sequence_length=10"))
+    ds = load_dataset(cfg(root, "data.features_per_frame=63", "data.sequence_length=10", "data.bad_frame=zero"),
+                      strict=False)
     t = ds.totals()
     assert (t["missing_frames"], t["zero_frames"], t["bad_length_frames"], t["corrupt_frames"],
             t["nonfinite_frames"]) == (1, 1, 1, 1, 1)
-    assert [i.kind for i in ds.issues] == ["stray_file"]
+    assert sorted(i.kind for i in ds.issues) == ["missing_frames", "nonfinite", "stray_file", "unreadable_frame",
+                                                 "wrong_length"]
+    named = {i.kind: (i.path, i.message) for i in ds.issues}
+    assert named["unreadable_frame"] == (str(root / "a" / "0" / "6.npy"), "not a .npy file")
+    assert named["wrong_length"] == (str(root / "a" / "0" / "5.npy"), "10 values, the other frames have 63")
+    assert named["nonfinite"][0].endswith("a/0/7.npy")
     # The defaults zero-fill like the original recipe: frame positions stay where they were.
     assert ds.lengths[0] == 10 and not ds.X[0, 3].any() and not ds.X[0, 5].any()
     assert np.isnan(ds.X[0, 7, 2])
@@ -75,9 +83,11 @@ def test_skip_policies_close_the_gaps_and_count_them(tree):
     ds = load_dataset(cfg(root, "data.features_per_frame=63", "data.sequence_length=10",
                           "data.missing_frame=skip", "data.bad_frame=skip", "data.zero_frame=drop",
                           "data.nan_to_zero=true"))
-    assert ds.lengths[0] == 6 and ds.defect("dropped_frames")[0] == 4 and ds.defect("padded_frames")[0] == 4
+    assert ds.lengths[0] == 6 and ds.defect("dropped_frames")[0] == 3 and ds.defect("padded_frames")[0] == 4
+    assert ds.defect("missing_frames")[0] == 1
     assert np.isfinite(ds.X).all()
-    dropped = load_dataset(cfg(root, "data.features_per_frame=63", "data.bad_frame=drop_sequence"))
+    dropped = load_dataset(cfg(root, "data.features_per_frame=63", "data.bad_frame=drop_sequence",
+                               "data.nan_to_zero=true"))
     assert len(dropped) == 5 and any(i.kind == "dropped_sequence" for i in dropped.issues)
 
 

@@ -186,7 +186,7 @@ def test_convert_round_trips(tree, tmp_path):
     convert(cfg(tmp_path / "all.npz"), tmp_path / "MP")
     again = load_dataset(cfg(tmp_path / "MP", "data.sequence_length=5"))
     np.testing.assert_array_equal(again.X, original.X)
-    with pytest.raises(DataError, match="already holds files"):
+    with pytest.raises(DataError, match="already exists; choose a new name, or pass --overwrite"):
         convert(cfg(root), tmp_path / "MP")
 
 

@@ -126,7 +126,8 @@ def test_nan_in_data_is_refused_unless_configured(tmp_path):
     vec = np.ones(63)
     vec[3] = np.nan
     np.save(root / "a" / "0" / "2.npy", vec)
-    with pytest.raises(DataError, match="1 frames hold NaN/inf; set data.nan_to_zero: true"):
+    with pytest.raises(DataError, match=r"1 frame\(s\) hold NaN/inf .*a/0/2.npy: NaN or infinite values.* set "
+                                        r"data.nan_to_zero: true"):
         train(tiny_config(root, tmp_path / "m"))
     result = train(tiny_config(root, tmp_path / "m", "data.nan_to_zero=true", epochs=1))
     assert result.epochs_run == 1

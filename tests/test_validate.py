@@ -38,8 +38,8 @@ def test_json_report_schema_and_figures(tree):
     a, b = report["per_sign"]
     assert (a["name"], a["sequences"], a["missing_frames"], a["zero_frames"]) == ("a", 12, 1, 0)
     assert (b["frames_min"], b["frames_max"], b["zero_frames"]) == (12, 12, 1)
-    assert report["issues"] == [{"level": "warning", "kind": "missing_frames",
-                                 "path": str(root / "a" / "1"), "message": "1 frame number(s) absent"}]
+    assert report["issues"] == [{"level": "warning", "kind": "missing_frames", "path": str(root / "a" / "1"),
+                                 "message": "1 frame number(s) absent (3); zero-filled (data.missing_frame: zero)"}]
     assert code == 0
     assert run("validate-data", root, "--json", "--strict")[0] == 1
 
@@ -55,13 +55,13 @@ def test_errors_exit_1_and_are_listed(tree):
     code, out, _ = run("validate-data", root, "--json")
     report = json.loads(out)
     kinds = {(i["level"], i["kind"]) for i in report["issues"]}
-    assert {("error", "corrupt_frames"), ("error", "wrong_length"), ("error", "nonfinite"),
+    assert {("error", "unreadable_frame"), ("error", "wrong_length"), ("error", "nonfinite"),
             ("warning", "duplicate")} <= kinds
     dup = next(i for i in report["issues"] if i["kind"] == "duplicate")
     assert dup["path"].endswith("b/99") and "b/3" in dup["message"]
     assert report["summary"]["duplicates"] == 1 and code == 1
     code, out, _ = run("validate-data", root)
-    assert code == 1 and "3 errors" in out and "corrupt_frames" in out
+    assert code == 1 and "3 errors" in out and "unreadable_frame" in out and "a/0/2.npy: not a .npy file" in out
 
 
 def test_hand_absent_imbalance_and_small_signs(tree):

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from signtrain.config import DataConfig
-from signtrain.data import cache
-from signtrain.data.assemble import apply_frame_policies, assemble, vector_length_histogram
+from signtrain.data import account, cache
+from signtrain.data.assemble import IssueLog, apply_frame_policies, assemble, vector_length_histogram
 from signtrain.data.dataset import DEFECT_KINDS, Issue, RawTree, SequenceDataset
 from signtrain.errors import DataError
 from signtrain.layouts import describe
@@ -78,16 +78,19 @@ def read_raw(cfg: DataConfig) -> RawTree:
 def _width_histogram(tree: RawTree, root: Path) -> Counter:
     histogram = vector_length_histogram(tree.raws)
     if not histogram:
-        raise DataError(f"{root}: no readable frame in {len(tree.raws)} sequences; every file is corrupt")
+        reasons = [f"{src}: {raw.error}" for raw, src in zip(tree.raws, tree.sources) if raw.error]
+        reasons += [f"{raw.label(k)}: {why}" for raw in tree.raws for k, why in list(raw.problems.items())[:1]]
+        raise DataError(f"{root}: no readable frame in {len(tree.raws)} recordings ({'; '.join(reasons[:3])}"
+                        f"{'; …' if len(reasons) > 3 else ''}); fix the files or point data.path elsewhere")
     return histogram
 
 
 def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
     """Read the tree at cfg.path (through the cache when data.cache is on).
 
-    strict: the frame length must match data.features_per_frame (training and
-    evaluation); otherwise the tree's own most common length is used and a
-    mismatch becomes an issue in the dataset (validation).
+    strict: the frame length must match data.features_per_frame, and the data.* policies
+    refuse what they are set to refuse (training, evaluation); otherwise the tree's own most
+    common length is used and every problem stays an issue in the dataset (validation).
     """
     root = Path(cfg.path)
     settings = reader_settings(cfg)
@@ -96,6 +99,8 @@ def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
         cached = cache.load(root, settings, cfg.cache_dir, fingerprint)
         if cached is not None:
             _check_width(cached.feature_length, cfg, root, strict, cached.issues)
+            if strict:
+                account.enforce(cached, cfg)
             return cached
     tree = read_raw(cfg)
     if not tree.raws:
@@ -106,11 +111,13 @@ def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
     width = _check_width(modal, cfg, root, strict, tree.issues)
     dataset = assemble(tree.raws, tree.signs, tree.sources, tree.labels, width, cfg, tree.issues,
                        groups=tree.groups)
-    if len(dataset) == 0:
-        raise DataError(f"{root}: no usable sequence after the frame policies; run signtrain validate-data {root}")
     dataset.vector_lengths = histogram
     dataset.root = str(root)
     dataset.format = tree.format
+    if strict:
+        account.enforce(dataset, cfg)
+    if len(dataset) == 0:
+        raise DataError(f"{root}: no usable sequence after the frame policies; run signtrain validate-data {root}")
     if fingerprint and not any(i.kind == "layout_mismatch" for i in dataset.issues):
         cache.store(root, settings, cfg.cache_dir, fingerprint, dataset)
     return dataset
@@ -129,15 +136,36 @@ def _check_width(modal: int, cfg: DataConfig, root: Path, strict: bool, issues: 
     return modal
 
 
-def usable_sequences(cfg: DataConfig) -> tuple[RawTree, list[tuple[int, str, np.ndarray]]]:
-    """Every sequence after the frame policies, at its own length (for convert)."""
+def usable_sequences(cfg: DataConfig) -> tuple[RawTree, list[tuple[int, str, np.ndarray]], SequenceDataset]:
+    """Every sequence after the frame policies, at its own length (for convert), and the account of
+    the tree (a SequenceDataset without frames) under the same policies."""
     tree = read_raw(cfg)
-    histogram = _width_histogram(tree, Path(cfg.path))
-    width = _check_width(histogram.most_common(1)[0][0], cfg, Path(cfg.path), True, tree.issues)
-    out = []
+    root = Path(cfg.path)
+    if not tree.raws:
+        raise DataError(f"{root}: no sequences found")
+    histogram = _width_histogram(tree, root)
+    width = _check_width(histogram.most_common(1)[0][0], cfg, root, True, tree.issues)
+    log = IssueLog(tree.issues)
+    out, defects, digests = [], [], []
     for raw, sign, source in zip(tree.raws, tree.signs, tree.sources):
         counts = np.zeros(len(DEFECT_KINDS), dtype=np.int32)
-        frames = None if raw.error else apply_frame_policies(raw, width, cfg, counts)
-        if frames is not None and len(frames):
+        if raw.error:
+            log.add("error" if cfg.bad_frame == "error" else "warning", "unreadable_file", source, raw.error)
+            continue
+        raw.source = raw.source or source
+        frames = apply_frame_policies(raw, width, cfg, counts, log)
+        defects.append(counts)
+        if frames is None:
+            log.add("warning", "dropped_sequence", source, "holds an unreadable or wrong-length frame; left out")
+        elif not len(frames):
+            log.add("warning", "empty_sequence", source, "no usable frame left after the frame policies; left out")
+        else:
             out.append((sign, source, frames))
-    return tree, out
+            digests.append(raw.digest)
+    summary = SequenceDataset(X=np.zeros((len(out), 0, width), np.float32), lengths=np.array(
+        [len(f) for _, _, f in out], np.int32), y=np.array([s for s, _, _ in out], np.int32), labels=tree.labels,
+        sources=[src for _, src, _ in out], feature_length=width,
+        defects=np.stack(defects) if defects else np.zeros((0, len(DEFECT_KINDS)), np.int32),
+        issues=log.items, issue_counts=dict(log.counts), format=tree.format, root=str(root), digests=digests)
+    account.enforce(summary, cfg)
+    return tree, out, summary

@@ -1,17 +1,38 @@
-"""Raw sequences -> one fixed-shape array, applying the configured policy to every
-defect and counting each one (nothing is dropped or zero-filled silently)."""
+"""Raw sequences -> one fixed-shape array, applying the configured policy to every defect and
+recording each one with the frame file and the reason: nothing is dropped or zero-filled
+without being counted and named."""
 
 from __future__ import annotations
 
-from collections import Counter
+import os
+from collections import Counter, defaultdict
 from typing import Optional
 
 import numpy as np
 
 from signtrain.config import DataConfig
 from signtrain.data.dataset import DEFECT_KINDS, Issue, RawSequence, SequenceDataset
+from signtrain.errors import ConfigError
 
 _COL = {kind: i for i, kind in enumerate(DEFECT_KINDS)}
+EXAMPLES_KEPT = 200  # issues kept per kind, to name files; the counts stay exact
+FLOAT32_TINY = np.finfo(np.float32).tiny
+MEMORY_SHARE = 0.8   # of the memory available, at most, for the assembled array
+
+
+class IssueLog:
+    """Issues with an exact count per kind and the first EXAMPLES_KEPT of each kept with their paths."""
+
+    def __init__(self, issues: Optional[list[Issue]] = None) -> None:
+        self.items: list[Issue] = []
+        self.counts: Counter = Counter()
+        for issue in issues or []:
+            self.add(issue.level, issue.kind, issue.path, issue.message)
+
+    def add(self, level: str, kind: str, path: str, message: str) -> None:
+        if self.counts[kind] < EXAMPLES_KEPT:
+            self.items.append(Issue(level, kind, path, message))
+        self.counts[kind] += 1
 
 
 def vector_length_histogram(raws: list[RawSequence]) -> Counter:
@@ -24,9 +45,6 @@ def vector_length_histogram(raws: list[RawSequence]) -> Counter:
     return counts
 
 
-FLOAT32_TINY = np.finfo(np.float32).tiny
-
-
 def flush_subnormals(frames: np.ndarray) -> np.ndarray:
     """Subnormal values (|x| < 1.2e-38, e.g. 3e-39 where a tracker left memory uninitialised) become 0.
     Runtimes disagree on them (TFLite's kernels flush them, others do not), so a hand made of them
@@ -35,43 +53,90 @@ def flush_subnormals(frames: np.ndarray) -> np.ndarray:
     return np.where(tiny, np.float32(0), frames).astype(np.float32, copy=False) if tiny.any() else frames
 
 
-def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: np.ndarray) -> Optional[np.ndarray]:
-    """One sequence's frames in time order after the frame policies; None = drop the sequence."""
-    if raw.block is not None and raw.block.shape[1] == width and len(raw.indices) and (
-            raw.indices[-1] == len(raw.indices) - 1):
+def frame_slots(indices: np.ndarray, limit: int) -> tuple[np.ndarray, int, bool]:
+    """Where each present frame goes in time: frame numbers give the ORDER, never an array size.
+    -> (slot per frame, missing frames, sparse).  Gaps up to `limit` frames in all are missing
+    frames (filled or skipped by data.missing_frame); a numbering far sparser than that
+    (millisecond timestamps, a stray 99999999.npy) keeps the frames in order, unfilled."""
+    n = len(indices)
+    if n == 0:
+        return indices, 0, False
+    start = 0 if indices[0] <= limit else int(indices[0])
+    holes = int(indices[-1]) - start + 1 - n
+    if holes <= limit:
+        return indices - start, holes, False
+    return np.arange(n), 0, True
+
+
+def _action(cfg: DataConfig) -> str:
+    return {"zero": "zero-filled", "skip": "left out", "drop_sequence": "its recording dropped",
+            "error": "stops training"}[cfg.bad_frame] + f" (data.bad_frame: {cfg.bad_frame})"
+
+
+def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: np.ndarray,
+                         log: Optional[IssueLog] = None) -> Optional[np.ndarray]:
+    """One sequence's frames in time order after the frame policies; None = drop the sequence.
+    Every unreadable, wrong-length and non-finite frame is counted and (with a log) named."""
+    log = log if log is not None else IssueLog()
+    n = len(raw.indices)
+    slots, holes, sparse = frame_slots(raw.indices, max(n, cfg.sequence_length))
+    if sparse:
+        log.add("warning", "sparse_numbering", raw.source,
+                f"frame numbers run from {raw.indices[0]} to {raw.indices[-1]} for {n} frames (timestamps?); the "
+                f"frames are kept in their order, the gaps are not filled")
+    fill = cfg.missing_frame == "zero"
+    bad_level = "error" if cfg.bad_frame == "error" else "warning"
+    if raw.block is not None and raw.block.shape[1] == width and (holes == 0 or not fill):
         frames = raw.block
-        keep = np.ones(len(frames), dtype=bool)
-        valid = keep.copy()
+        present = np.ones(n, bool)
+        bad = np.zeros(n, bool)
+        slots = np.arange(n)
     else:
-        n = int(raw.indices[-1]) + 1 if len(raw.indices) else 0
-        frames = np.zeros((n, width), dtype=np.float32)
-        present = np.zeros(n, dtype=bool)
-        bad = np.zeros(n, dtype=bool)
-        vectors = list(raw.block) if raw.block is not None else raw.vectors
-        for index, vector in zip(raw.indices, vectors):
-            present[index] = True
+        slots = slots if fill else np.arange(n)
+        total = int(slots[-1]) + 1 if n else 0
+        frames = np.zeros((total, width), dtype=np.float32)
+        present = np.zeros(total, dtype=bool)
+        bad = np.zeros(total, dtype=bool)
+        vectors = raw.block if raw.block is not None else raw.vectors
+        for k, (slot, vector) in enumerate(zip(slots, vectors)):
+            present[slot] = True
             if vector is None:
                 counts[_COL["corrupt_frames"]] += 1
-                bad[index] = True
+                bad[slot] = True
+                log.add(bad_level, "unreadable_frame", raw.label(k), raw.problems.get(k, "unreadable"))
             elif len(vector) != width:
                 counts[_COL["bad_length_frames"]] += 1
-                bad[index] = True
+                bad[slot] = True
+                log.add(bad_level, "wrong_length", raw.label(k), f"{len(vector)} values, the other frames have {width}")
             else:
-                frames[index] = vector
-        counts[_COL["missing_frames"]] = int((~present).sum())
-        if bad.any() and cfg.bad_frame == "drop_sequence":
-            return None
-        keep = np.ones(n, dtype=bool)
-        if cfg.missing_frame == "skip":
-            keep &= present
-        if cfg.bad_frame == "skip":
-            keep &= ~bad
-        valid = present & ~bad
+                frames[slot] = vector
+    counts[_COL["missing_frames"]] = holes
+    if holes:
+        gaps = np.setdiff1d(np.arange(int(raw.indices[0]) if len(slots) and slots[0] else 0, int(raw.indices[-1]) + 1),
+                            raw.indices)[:5] if not sparse else []
+        log.add("warning", "missing_frames", raw.source,
+                f"{holes} frame number(s) absent ({', '.join(map(str, gaps))}{', …' if holes > len(gaps) else ''}); "
+                + ("zero-filled (data.missing_frame: zero)" if fill else "closed up (data.missing_frame: skip)"))
+    if bad.any() and cfg.bad_frame == "drop_sequence":
+        return None
+    keep = np.ones(len(frames), dtype=bool)
+    if cfg.missing_frame == "skip":
+        keep &= present
+    if cfg.bad_frame == "skip":
+        keep &= ~bad
+    valid = present & ~bad
     frames = flush_subnormals(frames)
     counts[_COL["nan_missing_frames"]] = raw.nan_missing_frames
     counts[_COL["padded_vectors"]] = raw.padded_vectors
     nonfinite = ~np.isfinite(frames).all(axis=1) & valid
     counts[_COL["nonfinite_frames"]] = int(nonfinite.sum())
+    if nonfinite.any():
+        level, action = ("warning", "; replaced by 0 (data.nan_to_zero)") if cfg.nan_to_zero else ("error", "")
+        for slot in np.flatnonzero(nonfinite):
+            k = int(np.searchsorted(slots, slot))
+            reason = ("a value beyond the float32 range (|x| > 3.4e38), e.g. 1e300" if k in raw.beyond_float32
+                      else "NaN or infinite values")
+            log.add(level, "nonfinite", raw.label(k), reason + action)
     zero = ~frames.any(axis=1) & valid
     counts[_COL["zero_frames"]] = int(zero.sum())
     if cfg.zero_frame == "drop":
@@ -99,46 +164,92 @@ def resample(frames: np.ndarray, length: int) -> np.ndarray:
     return np.ascontiguousarray(frames[index], dtype=np.float32)
 
 
+def available_memory() -> int:
+    """Bytes of memory available now (MemAvailable on Linux)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_memory(sequences: int, length: int, width: int, longest: int, copies: int = 1) -> None:
+    """Refuse, with the figure, an array that cannot fit, before allocating it."""
+    need = sequences * length * width * 4 * copies
+    have = available_memory()
+    if need > MEMORY_SHARE * have:
+        raise ConfigError(f"data.sequence_length={length} makes the data {sequences} sequences x {length} frames x "
+                          f"{width} values = {need / 2**30:.1f} GiB, more than the {have / 2**30:.1f} GiB of memory "
+                          f"available; lower data.sequence_length (the longest recording has {longest} frames) or "
+                          f"set data.resample: true")
+
+
 def assemble(raws: list[RawSequence], signs: list[int], sources: list[str], labels: list[str],
              width: int, cfg: DataConfig, issues: list[Issue], groups: Optional[list[str]] = None) -> SequenceDataset:
-    """Apply policies and padding to every raw sequence -> SequenceDataset."""
+    """Apply policies and padding to every raw sequence -> SequenceDataset (issue_counts exact)."""
     T = cfg.sequence_length
+    log = IssueLog(issues)
     kept = []
+    file_level = "error" if cfg.bad_frame == "error" else "warning"
     for k, (raw, sign, source) in enumerate(zip(raws, signs, sources)):
         counts = np.zeros(len(DEFECT_KINDS), dtype=np.int32)
         if raw.error:
-            issues.append(Issue("error", "corrupt_file", source, raw.error))
+            action = "" if cfg.bad_frame == "error" else f"; recording left out (data.bad_frame: {cfg.bad_frame})"
+            log.add(file_level, "unreadable_file", source, raw.error + action)
             continue
-        frames = apply_frame_policies(raw, width, cfg, counts)
+        raw.source = raw.source or source
+        frames = apply_frame_policies(raw, width, cfg, counts, log)
         if frames is None:
-            issues.append(Issue("warning", "dropped_sequence", source,
-                                "holds a corrupt or wrong-length frame; dropped (data.bad_frame: drop_sequence)"))
+            log.add("warning", "dropped_sequence", source,
+                    "holds an unreadable or wrong-length frame; left out (data.bad_frame: drop_sequence)")
             continue
         if len(frames) == 0:
-            issues.append(Issue("warning", "empty_sequence", source, "no usable frame left after the frame policies"))
+            log.add("warning", "empty_sequence", source, "no usable frame left after the frame policies; left out")
             continue
-        fixed, padded, truncated = (resample(frames, T), 0, 0) if cfg.resample else fit_length(frames, T, cfg.truncate)
-        counts[_COL["padded_frames"]] = padded
-        counts[_COL["truncated_frames"]] = truncated
-        kept.append((fixed, len(frames), sign, source, counts, raw.digest, groups[k] if groups else None))
+        kept.append((frames, sign, source, counts, raw.digest, groups[k] if groups else None))
 
+    check_memory(len(kept), T, width, max((len(item[0]) for item in kept), default=0))
     n = len(kept)
     X = np.zeros((n, T, width), dtype=np.float32)
-    for i, item in enumerate(kept):
-        X[i] = item[0]
-    present = sorted({item[2] for item in kept})
+    lengths = np.zeros(n, dtype=np.int32)
+    for i, (frames, _, _, counts, _, _) in enumerate(kept):
+        fixed, padded, truncated = (resample(frames, T), 0, 0) if cfg.resample else fit_length(frames, T, cfg.truncate)
+        X[i] = fixed
+        lengths[i] = len(frames)
+        counts[_COL["padded_frames"]] = padded
+        counts[_COL["truncated_frames"]] = truncated
+    present = sorted({item[1] for item in kept})
     remap = {old: new for new, old in enumerate(present)}
     for lost in sorted(set(range(len(labels))) - set(present)):
-        issues.append(Issue("warning", "empty_sign", labels[lost], "no usable sequence left; sign left out"))
+        log.add("warning", "empty_sign", labels[lost], "no usable sequence left; sign left out")
+    digests = [item[4] for item in kept]
+    _log_duplicates(digests, [item[2] for item in kept], log)
     return SequenceDataset(
-        X=X,
-        lengths=np.array([item[1] for item in kept], dtype=np.int32),
-        y=np.array([remap[item[2]] for item in kept], dtype=np.int32),
+        X=X, lengths=lengths,
+        y=np.array([remap[item[1]] for item in kept], dtype=np.int32),
         labels=[labels[i] for i in present],
-        sources=[item[3] for item in kept],
+        sources=[item[2] for item in kept],
         feature_length=width,
-        defects=np.stack([item[4] for item in kept]) if kept else np.zeros((0, len(DEFECT_KINDS)), np.int32),
-        digests=[item[5] for item in kept],
-        issues=issues,
-        groups=[item[6] for item in kept] if groups else None,
+        defects=np.stack([item[3] for item in kept]) if kept else np.zeros((0, len(DEFECT_KINDS)), np.int32),
+        digests=digests,
+        issues=log.items,
+        issue_counts=dict(log.counts),
+        groups=[item[5] for item in kept] if groups else None,
     )
+
+
+def _log_duplicates(digests: list[str], sources: list[str], log: IssueLog) -> None:
+    """Byte-identical recordings: they would leak between the train and test splits."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, digest in enumerate(digests):
+        groups[digest].append(i)
+    for members in groups.values():
+        for other in members[1:]:
+            log.add("warning", "duplicate", sources[other],
+                    f"byte-identical to {sources[members[0]]}; it would leak between train and test")

@@ -5,8 +5,9 @@ mappable), `arrays.npz` (labels, lengths, defects) and `index.json` (labels,
 sources, issues, ...).  The key is the absolute path plus the reader settings;
 the index records a fingerprint of the tree's file list with sizes and
 modification times, so a changed tree is seen and the cache rebuilt.  index.json
-is written last and names the exact size and edge digests of X.npy: a half-written
-or corrupt cache never matches and is rebuilt, never trusted.
+is written last and holds a CRC-32 of every byte of X.npy and arrays.npz, checked
+on every load (about 2 GB/s): a half-written or damaged cache - anywhere in it, not
+only at its ends - is rebuilt, never trusted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
@@ -26,8 +29,8 @@ import numpy as np
 from signtrain import artifacts
 from signtrain.data.dataset import Issue, SequenceDataset
 
-VERSION = 2  # 2: subnormal values flushed to 0
-_EDGE = 1 << 16  # bytes of X.npy hashed at each end
+VERSION = 3  # 2: subnormal values flushed to 0; 3: whole-content checksums, issue counts
+_BLOCK = 1 << 24
 
 
 def cache_root(setting: Optional[str]) -> Path:
@@ -80,15 +83,13 @@ def _folder(root: Path, settings: dict, setting: Optional[str]) -> Path:
     return cache_root(setting) / hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
-def _edges(path: Path) -> str:
-    size = path.stat().st_size
-    h = hashlib.blake2b(digest_size=16)
+def checksum(path: Path) -> int:
+    """CRC-32 of every byte: damage anywhere in the file changes it."""
+    crc = 0
     with open(path, "rb") as fh:
-        h.update(fh.read(_EDGE))
-        if size > _EDGE:
-            fh.seek(max(size - _EDGE, _EDGE))
-            h.update(fh.read())
-    return h.hexdigest()
+        while block := fh.read(_BLOCK):
+            crc = zlib.crc32(block, crc)
+    return crc
 
 
 def load(root: Path, settings: dict, setting: Optional[str], fingerprint: str) -> Optional[SequenceDataset]:
@@ -99,12 +100,13 @@ def load(root: Path, settings: dict, setting: Optional[str], fingerprint: str) -
         index = json.loads(index_path.read_text(encoding="utf-8"))
         if index.get("version") != VERSION or index["fingerprint"] != fingerprint:
             return None
-        if x_path.stat().st_size != index["x_bytes"] or _edges(x_path) != index["x_edges"]:
+        if x_path.stat().st_size != index["x_bytes"] or checksum(x_path) != index["x_crc32"] \
+                or checksum(arrays_path) != index["arrays_crc32"]:
             return None
         X = np.load(x_path, mmap_mode="r")
         with np.load(arrays_path) as arrays:
             y, lengths, defects = arrays["y"], arrays["lengths"], arrays["defects"]
-    except (OSError, ValueError, KeyError, json.JSONDecodeError, EOFError):
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, EOFError, zipfile.BadZipFile):
         return None
     if X.shape != tuple(index["shape"]) or len(y) != X.shape[0]:
         return None
@@ -113,7 +115,8 @@ def load(root: Path, settings: dict, setting: Optional[str], fingerprint: str) -
         feature_length=index["feature_length"], defects=defects, digests=index["digests"],
         issues=[Issue(**i) for i in index["issues"]],
         vector_lengths=Counter({int(k): v for k, v in index["vector_lengths"].items()}),
-        format=index["format"], root=index["root"], groups=index["groups"], from_cache=True)
+        format=index["format"], root=index["root"], groups=index["groups"], from_cache=True,
+        issue_counts=index["issue_counts"])
 
 
 def store(root: Path, settings: dict, setting: Optional[str], fingerprint: str,
@@ -137,7 +140,8 @@ def store(root: Path, settings: dict, setting: Optional[str], fingerprint: str,
         artifacts.write_with(folder / "arrays.npz", save_arrays)
         index: dict[str, Any] = {
             "version": VERSION, "fingerprint": fingerprint, "shape": list(ds.X.shape),
-            "x_bytes": (folder / "X.npy").stat().st_size, "x_edges": _edges(folder / "X.npy"),
+            "x_bytes": (folder / "X.npy").stat().st_size, "x_crc32": checksum(folder / "X.npy"),
+            "arrays_crc32": checksum(folder / "arrays.npz"), "issue_counts": ds.issue_counts,
             "labels": ds.labels, "sources": ds.sources, "feature_length": ds.feature_length,
             "digests": ds.digests, "issues": [i.to_dict() for i in ds.issues],
             "vector_lengths": {str(k): v for k, v in ds.vector_lengths.items()},

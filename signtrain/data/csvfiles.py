@@ -15,7 +15,8 @@ from typing import Optional
 import numpy as np
 
 from signtrain.config import DataConfig
-from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest
+from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest, failed
+from signtrain.data.npyfile import Unreadable, read_bytes, to_float32
 from signtrain.data.mpdata import _scandir, natural_key, sign_folders
 
 DELIMITERS = (";", ",", "\t", " ")
@@ -51,41 +52,53 @@ def _slice(spec: Optional[str]) -> slice:
     return slice(int(start) if start else None, int(stop) if stop else None)
 
 
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark), or Unreadable naming the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); save it as "
+                         f"UTF-8") from None
+
+
 def read_sequence(path: Path, cfg: DataConfig) -> RawSequence:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        return RawSequence(np.zeros(0, np.int64), [], error=f"unreadable ({exc})")
+        text = decode_text(read_bytes(str(path)))
+    except Unreadable as exc:
+        return failed(str(exc))
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
-        return RawSequence(np.zeros(0, np.int64), [], error="empty file")
+        return failed("empty file")
     delimiter = _delimiter(lines[0], cfg.csv_delimiter)
     first = [f.strip() for f in lines[0].split(delimiter)]
     header = cfg.csv_header if cfg.csv_header != "auto" else not all(_is_number(f) for f in first if f)
     rows = [line.split(delimiter) for line in (lines[1:] if header else lines)]
-    width = len(first) if header else max(len(r) for r in rows)
     if not rows:
-        return RawSequence(np.zeros(0, np.int64), [], error="header only, no frame rows")
-    out = np.zeros((len(rows), width), dtype=np.float32)
+        return failed("header only, no frame rows")
+    width = len(first) if header else max(len(r) for r in rows)
+    out = np.zeros((len(rows), width), dtype=np.float64)  # float64 first: 1e300 must be seen, not become inf
     padded = 0
     too_long: dict[int, np.ndarray] = {}  # rows wider than the header: wrong-length frames
     columns = _slice(cfg.csv_columns)
     try:
         for i, fields in enumerate(rows):
             if len(fields) > width:
-                too_long[i] = np.asarray(fields, dtype=np.float32)[columns]
+                too_long[i] = np.asarray(fields, dtype=np.float64)[columns]
                 continue
             if len(fields) < width:
                 padded += 1
             out[i, :len(fields)] = fields
     except ValueError as exc:
-        return RawSequence(np.zeros(0, np.int64), [], error=f"row {i + 1 + header}: {exc}")
-    out = np.ascontiguousarray(out[:, columns])
+        return failed(f"row {i + 1 + header}: {exc}")
+    out, beyond = to_float32(np.ascontiguousarray(out[:, columns]))
+    beyond_rows = frozenset(np.flatnonzero(beyond).tolist())
     indices = np.arange(len(rows))
     if too_long:
-        vectors = [too_long.get(i, row) for i, row in enumerate(out)]
-        return RawSequence(indices, vectors, None, content_digest(None, vectors), padded_vectors=padded)
-    return RawSequence(indices, [], out, content_digest(out, []), padded_vectors=padded)
+        vectors = [to_float32(too_long[i])[0] if i in too_long else row for i, row in enumerate(out)]
+        return RawSequence(indices, vectors, None, content_digest(None, vectors), padded_vectors=padded,
+                           source=str(path), row_offset=int(header), beyond_float32=beyond_rows)
+    return RawSequence(indices, [], out, content_digest(out, []), padded_vectors=padded, source=str(path),
+                       row_offset=int(header), beyond_float32=beyond_rows)
 
 
 def read_tree(root: Path, cfg: DataConfig) -> RawTree:

@@ -16,7 +16,7 @@ DEFECT_KINDS = (
     "missing_frames",     # frame numbers absent from the sequence
     "zero_frames",        # all-zero vectors: nothing detected in that frame
     "bad_length_frames",  # a vector of another length than the tree's
-    "corrupt_frames",     # unreadable, not a .npy, or not a numeric vector
+    "corrupt_frames",     # unreadable frame files (the reason is in the issues)
     "nonfinite_frames",   # frames holding NaN or inf
     "nan_missing_frames", # parquet frames whose NaN landmarks (= not detected) became 0
     "padded_vectors",     # CSV rows shorter than the header, padded with 0 (a hand not detected)
@@ -41,13 +41,30 @@ def content_digest(block: Optional[np.ndarray], vectors: list) -> str:
 class RawSequence:
     """What was on disk for one sequence, before any policy is applied."""
 
-    indices: np.ndarray                     # frame numbers present, ascending
-    vectors: list                           # one per index, None = corrupt file; empty when block is set
+    indices: np.ndarray                     # frame numbers present, ascending (their ORDER; gaps = missing)
+    vectors: list                           # one per index, None = unreadable; empty when block is set
     block: Optional[np.ndarray] = None      # [n, L] when every frame decoded in one piece
     digest: str = ""
-    error: str = ""                          # a whole-sequence problem (corrupt array file)
+    error: str = ""                          # a whole-recording problem: why the file cannot be read
     nan_missing_frames: int = 0
     padded_vectors: int = 0
+    problems: dict = field(default_factory=dict)      # position -> why that frame could not be read
+    beyond_float32: frozenset = frozenset()          # positions whose values do not fit a float32
+    frame_files: Optional[list] = None       # MP_Data: [(number, path)], to name a frame by its file
+    source: str = ""
+    row_offset: int = 0                      # CSV: rows before the first frame (the header)
+
+    def label(self, position: int) -> str:
+        """Where frame `position` lives: its own file, or its place in the recording's file."""
+        if self.frame_files is not None:
+            return self.frame_files[position][1]
+        what = "row" if self.row_offset or self.source.endswith(".csv") else "frame"
+        return f"{self.source} ({what} {position + 1 + self.row_offset})"
+
+
+def failed(reason: str) -> RawSequence:
+    """A recording that could not be read at all, with the reason."""
+    return RawSequence(np.zeros(0, np.int64), [], error=reason)
 
 
 @dataclass
@@ -92,6 +109,7 @@ class SequenceDataset:
     root: str = ""
     groups: Optional[list[str]] = None  # signer per sequence (ISLR participant_id), for grouped splits
     from_cache: bool = False            # loaded from the consolidated cache, not the files
+    issue_counts: dict = field(default_factory=dict)  # kind -> exact count (issues keeps the first examples)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -118,5 +136,8 @@ class SequenceDataset:
             defects=self.defects[index],
             digests=[self.digests[i] for i in index] if self.digests else [],
             issues=self.issues, vector_lengths=self.vector_lengths, format=self.format, root=self.root,
-            groups=[self.groups[i] for i in index] if self.groups else None,
+            groups=[self.groups[i] for i in index] if self.groups else None, issue_counts=self.issue_counts,
         )
+
+    def issue_count(self, kind: str) -> int:
+        return int(self.issue_counts.get(kind, sum(i.kind == kind for i in self.issues)))

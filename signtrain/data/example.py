@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from signtrain.errors import DataError
-from signtrain.layouts import KNOWN_LENGTHS, Layout, detect_layout
+from signtrain.errors import ConfigError, DataError
+from signtrain.layouts import LAYOUTS, Layout, detect_layout
 
 SIGN_NAMES = ("hello", "thanks", "yes", "no", "please", "sorry", "help", "more", "eat", "drink",
               "water", "home", "friend", "family", "school", "work", "good", "bad", "love", "stop")
@@ -88,7 +88,8 @@ def write_example(root: Path, signs: int = 3, sequences: int = 30, frames: int =
     """Write ROOT/<sign>/<seq>/<frame>.npy; returns what was written, defects included."""
     layout = detect_layout(features)
     if layout is None or not layout.hands:
-        raise DataError(f"--features {features}: choose a known layout ({KNOWN_LENGTHS})")
+        raise ConfigError(f"--features {features}: choose a known layout with hands "
+                          f"({', '.join(str(n) for n, lay in LAYOUTS.items() if lay.hands)})")
     if root.exists() and any(root.iterdir()):
         raise DataError(f"{root} already holds files; choose an empty or new folder")
     rng = np.random.default_rng(seed)

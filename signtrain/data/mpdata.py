@@ -7,7 +7,6 @@ Large trees are read by worker processes, a chunk of sequences each; the fast
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 import os
 import re
@@ -19,9 +18,11 @@ from typing import Optional
 
 import numpy as np
 
-from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest
-from signtrain.data.npyfile import HeaderCache, decode_frame, decode_payloads, read_bytes
+from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest, failed
+from signtrain.data.npyfile import (HeaderCache, Unreadable, decode_array, decode_frame, decode_payloads, read_bytes,
+                                    to_float32)
 from signtrain.errors import DataError
+from signtrain.interrupt import poll
 
 _INT = re.compile(r"^\d+$")
 
@@ -129,81 +130,102 @@ def _scan_sign(folder: Path, sign: int, issues: list[Issue]) -> list[SequenceEnt
     return found
 
 
-def _read_typical(entry: SequenceEntry, cache: HeaderCache) -> Optional[np.ndarray]:
-    """The hot path: every frame file has the tree's usual header and size -> [n, L], else None."""
+def _read_typical(entry: SequenceEntry, cache: HeaderCache) -> Optional[list[bytes]]:
+    """The hot path: every frame file has the tree's usual header and size -> their bytes, else None.
+    O_NONBLOCK: a FIFO among the frames must not block the open; it then fails the size check
+    and goes the checked way."""
     raw_header, size, header = cache.typical
     cut = len(raw_header)
     payloads = []
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
     for _, path in entry.frames:
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(path, flags)
         except OSError:
             return None
         try:
             data = os.read(fd, size + 1)
+        except OSError:
+            return None
         finally:
             os.close(fd)
         if len(data) != size or data[:cut] != raw_header:
             return None
         payloads.append(data)
-    return decode_payloads(payloads, header)
+    return payloads
 
 
 def _read_frames(entry: SequenceEntry, cache: HeaderCache) -> RawSequence:
     indices = np.fromiter((i for i, _ in entry.frames), dtype=np.int64, count=len(entry.frames))
     if cache.typical is not None:
-        block = _read_typical(entry, cache)
-        if block is not None:
-            return RawSequence(indices, [], block, content_digest(block, []))
+        payloads = _read_typical(entry, cache)
+        if payloads is not None:
+            block, beyond = decode_payloads(payloads, cache.typical[2])
+            return RawSequence(indices, [], block, content_digest(block, []), source=entry.source,
+                               frame_files=entry.frames, beyond_float32=_positions(beyond))
     vectors: list[Optional[np.ndarray]] = [None] * len(entry.frames)
+    problems: dict[int, str] = {}
+    beyond_rows: set[int] = set()
     fast: list[tuple[int, bytes]] = []
     fast_header = None
-    all_fast = True
     for k, (_, path) in enumerate(entry.frames):
         try:
             data = read_bytes(path)
-        except OSError:
-            all_fast = False
+            vector, header = decode_frame(data, cache)
+        except Unreadable as exc:
+            problems[k] = str(exc)
             continue
-        vector, header = decode_frame(data, cache)
         if header is not None and (fast_header is None or header == fast_header):
             fast_header = header
             fast.append((k, data))
             cache.typical = cache.typical or (data[:header.offset], header.nbytes, header)
         elif header is not None:
-            vectors[k] = decode_payloads([data], header)[0]
-            all_fast = False
+            decoded, beyond = decode_payloads([data], header)
+            vectors[k] = decoded[0]
+            beyond_rows |= {k} if beyond.any() else set()
         else:
-            vectors[k] = vector
-            all_fast = False
-    if fast and all_fast and len(fast) == len(entry.frames):
-        block = decode_payloads([d for _, d in fast], fast_header)
-        return RawSequence(indices, [], block, content_digest(block, []))
+            vectors[k], beyond = to_float32(vector)
+            beyond_rows |= {k} if beyond.any() else set()
     if fast:
-        decoded = decode_payloads([d for _, d in fast], fast_header)
+        decoded, beyond = decode_payloads([d for _, d in fast], fast_header)
         for row, (k, _) in enumerate(fast):
             vectors[k] = decoded[row]
-    return RawSequence(indices, vectors, None, content_digest(None, vectors))
+            if beyond[row]:
+                beyond_rows.add(k)
+        if len(fast) == len(entry.frames):
+            return RawSequence(indices, [], decoded, content_digest(decoded, []), source=entry.source,
+                               frame_files=entry.frames, beyond_float32=frozenset(beyond_rows))
+    return RawSequence(indices, vectors, None, content_digest(None, vectors), source=entry.source,
+                       frame_files=entry.frames, problems=problems, beyond_float32=frozenset(beyond_rows))
+
+
+def _positions(mask: np.ndarray) -> frozenset:
+    return frozenset(np.flatnonzero(mask).tolist()) if mask.any() else frozenset()
 
 
 def _read_array(entry: SequenceEntry) -> RawSequence:
+    """One (frames, features) array per recording."""
     try:
-        data = read_bytes(entry.array_file)
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception:  # noqa: BLE001 - reported as a corrupt file
-        return RawSequence(np.zeros(0, np.int64), [], error="unreadable or not a .npy file")
+        array = decode_array(read_bytes(entry.array_file), want_vector=False)
+    except Unreadable as exc:
+        return failed(str(exc))
     if array.ndim == 1:
         array = array[None, :]
-    if array.ndim != 2 or array.dtype.kind not in "fiub":
-        return RawSequence(np.zeros(0, np.int64), [],
-                           error=f"expected a numeric (frames, features) array, got shape {array.shape}")
-    block = array.astype(np.float32)
-    return RawSequence(np.arange(len(block)), [], block, content_digest(block, []))
+    if array.ndim != 2:
+        return failed(f"wrong shape {tuple(array.shape)} (expected frames x features)")
+    block, beyond = to_float32(array)
+    return RawSequence(np.arange(len(block)), [], block, content_digest(block, []), source=entry.source,
+                       beyond_float32=_positions(beyond))
 
 
 def _read_chunk(entries: list[SequenceEntry]) -> list[RawSequence]:
     cache = HeaderCache()
-    return [_read_array(e) if e.array_file else _read_frames(e, cache) for e in entries]
+    out = []
+    for k, entry in enumerate(entries):
+        if k % 256 == 0:
+            poll()
+        out.append(_read_array(entry) if entry.array_file else _read_frames(entry, cache))
+    return out
 
 
 def read_entries(entries: list[SequenceEntry], workers: int = 0) -> list[RawSequence]:

@@ -16,8 +16,16 @@ def read_tree(path: Path) -> RawTree:
         with np.load(path, allow_pickle=False) as z:
             X, lengths, y = z["X"], z["lengths"], z["y"]
             labels, sources = [str(s) for s in z["labels"]], [str(s) for s in z["sources"]]
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"{path}: not a signtrain array file ({exc}); write one with signtrain convert") from None
+    except Exception as exc:  # noqa: BLE001 - truncated zip, missing member, pickled member, ...
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: not a readable signtrain array file ({reason}); write one with signtrain "
+                        f"convert") from None
+    n = len(y)
+    if X.ndim != 3 or X.dtype.kind not in "fiu" or lengths.shape != (n,) or len(X) != n or len(sources) != n or \
+            y.dtype.kind not in "iu" or (n and (y.min() < 0 or y.max() >= len(labels))):
+        raise DataError(f"{path}: its arrays do not fit together (X {X.shape}, lengths {lengths.shape}, y {y.shape}, "
+                        f"{len(labels)} labels); write it again with signtrain convert")
+    lengths = np.clip(lengths, 0, X.shape[1])
     raws = []
     for frames, n in zip(X, lengths):
         block = np.ascontiguousarray(frames[:n], dtype=np.float32)

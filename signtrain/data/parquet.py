@@ -12,12 +12,15 @@ face or lips, left hand, right hand, x/y/z each - so pose + hands is the 225 lay
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest
+from signtrain.data.csvfiles import decode_text
+from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest, failed
+from signtrain.data.npyfile import Unreadable, read_bytes, to_float32
 from signtrain.errors import DataError
 
 PART_SIZES = {"pose": 33, "face": 468, "lips": 40, "left_hand": 21, "right_hand": 21}
@@ -53,13 +56,41 @@ def width_of(parts: tuple[str, ...]) -> int:
 
 
 def _read_index(root: Path) -> list[dict[str, str]]:
-    with open(root / "train.csv", newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(f"{root / 'train.csv'}: missing column(s) {', '.join(missing)}; "
-                            f"expected {', '.join(REQUIRED)}")
-        return list(reader)
+    index = root / "train.csv"
+    try:
+        text = decode_text(read_bytes(str(index)))
+    except Unreadable as exc:
+        raise DataError(f"{index}: {exc}") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(f"{index}: missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}")
+    rows = list(reader)
+    for n, row in enumerate(rows, start=2):
+        if any(row.get(c) in (None, "") for c in REQUIRED):
+            raise DataError(f"{index} line {n}: an empty or missing field ({', '.join(REQUIRED)} are all needed)")
+    return rows
+
+
+def _column_problem(table, name: str, whole: bool) -> Optional[str]:
+    """Why a column cannot be used (strings where numbers belong, NaN in an index), or None."""
+    import pyarrow as pa
+
+    kind = table.schema.field(name).type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if name == "type":
+        return None if pa.types.is_string(kind) or pa.types.is_large_string(kind) else \
+            f"column type holds {kind}, expected text (pose, face, left_hand, right_hand)"
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return f"column {name} holds {kind}, expected numbers"
+    if whole and pa.types.is_floating(kind):
+        values = table.column(name).to_numpy(zero_copy_only=False)
+        if np.isnan(values).any():
+            return f"column {name} holds NaN, expected whole numbers"
+        if not np.equal(np.mod(values, 1), 0).all():
+            return f"column {name} holds fractions, expected whole numbers"
+    return None
 
 
 def read_sequence(path: Path, columns: dict[str, tuple[int, np.ndarray]], width: int) -> RawSequence:
@@ -67,16 +98,20 @@ def read_sequence(path: Path, columns: dict[str, tuple[int, np.ndarray]], width:
 
     try:
         table = pq.read_table(path, columns=["frame", "type", "landmark_index", "x", "y", "z"])
-    except Exception as exc:  # noqa: BLE001 - reported as a corrupt file
-        return RawSequence(np.zeros(0, np.int64), [], error=f"unreadable parquet ({str(exc)[:120]})")
-    frame = table.column("frame").to_numpy()
+    except Exception as exc:  # noqa: BLE001 - reported as an unreadable file
+        return failed(f"unreadable parquet ({str(exc).splitlines()[0][:120]})")
+    for name in ("frame", "type", "landmark_index", "x", "y", "z"):
+        problem = _column_problem(table, name, whole=name in ("frame", "landmark_index"))
+        if problem:
+            return failed(problem)
+    frame = table.column("frame").to_numpy(zero_copy_only=False).astype(np.int64)
     if len(frame) == 0:
-        return RawSequence(np.zeros(0, np.int64), [], error="no rows")
+        return failed("no rows")
     kind = table.column("type").to_numpy(zero_copy_only=False)
-    index = table.column("landmark_index").to_numpy()
+    index = table.column("landmark_index").to_numpy(zero_copy_only=False).astype(np.int64)
     xyz = np.stack([table.column(c).to_numpy(zero_copy_only=False) for c in ("x", "y", "z")], axis=1)
     frames, row_frame = np.unique(frame, return_inverse=True)
-    out = np.zeros((len(frames), width), dtype=np.float32)
+    out = np.zeros((len(frames), width), dtype=np.float64)
     for source, where in columns.values():
         rows = np.flatnonzero(kind == source)
         landmark = index[rows]
@@ -90,8 +125,10 @@ def read_sequence(path: Path, columns: dict[str, tuple[int, np.ndarray]], width:
     nan = np.isnan(out)
     nan_frames = int(nan.any(axis=1).sum())
     out[nan] = 0.0
+    out32, beyond = to_float32(out)
     indices = (frames - frames.min()).astype(np.int64)
-    return RawSequence(indices, [], out, content_digest(out, []), nan_missing_frames=nan_frames)
+    return RawSequence(indices, [], out32, content_digest(out32, []), nan_missing_frames=nan_frames, source=str(path),
+                       beyond_float32=frozenset(np.flatnonzero(beyond).tolist()))
 
 
 def read_tree(root: Path, signs: Optional[tuple[str, ...]], landmarks: tuple[str, ...]) -> RawTree:
@@ -117,11 +154,9 @@ def read_tree(root: Path, signs: Optional[tuple[str, ...]], landmarks: tuple[str
         if row["sign"] not in number:
             continue
         path = root / row["path"]
-        if not path.is_file():
-            issues.append(Issue("error", "missing_file", str(path), "listed in train.csv but not on disk"))
-            continue
         tree.signs.append(number[row["sign"]])
         tree.sources.append(str(path))
-        tree.raws.append(read_sequence(path, columns, width))
+        tree.raws.append(read_sequence(path, columns, width) if path.is_file() else
+                         failed("listed in train.csv but not on disk"))
         tree.groups.append(row["participant_id"])
     return tree
