@@ -360,7 +360,7 @@ def _build_section(name: str, cls: type, raw: Any, source: str) -> Any:
     values = {}
     for key, value in raw.items():
         dotted = f"{name}.{key}"
-        if key not in fields:
+        if not isinstance(key, str) or key not in fields:
             raise ConfigError(f"{source}: unknown key '{dotted}'{_did_you_mean(dotted, known + all_keys())}")
         try:
             coerced = _coerce(value, hints[key])
@@ -428,7 +428,7 @@ def build_config(tree: dict[str, Any], source: str = "config") -> Config:
     built = {}
     for name, raw in tree.items():
         if name not in sections:
-            raise ConfigError(f"{source}: unknown section '{name}'{_did_you_mean(name, list(sections))}")
+            raise ConfigError(f"{source}: unknown section '{name}'{_did_you_mean(str(name), list(sections))}")
         built[name] = _build_section(name, sections[name], raw, source)
     config = Config(**built)
     _check_model(config.model, source)

@@ -10,6 +10,7 @@ import numpy as np
 
 from signtrain.config import replace
 from signtrain.data import SequenceDataset, fingerprint, load_dataset
+from signtrain.data import account as data_account
 from signtrain.errors import DataError
 from signtrain.layouts import describe
 from signtrain.metadata import RunMetadata
@@ -63,7 +64,8 @@ def other_tree(meta: RunMetadata, path: str, use_cache: bool = True) -> tuple[Se
     remap = np.array([labels.index(s) for s in ds.labels])
     ds.y = remap[ds.y].astype(np.int32)
     ds.labels = labels
-    notes = []
+    notes = [f"{e.count:,} {e.what}: {e.action}" for e in data_account.account(ds, config.data)
+             if e.kind not in ("padded_frames", "truncated_frames")]
     padded, truncated = int(ds.defect("padded_frames").sum()), int(ds.defect("truncated_frames").sum())
     if padded or truncated:
         fitted = int(((ds.defect("padded_frames") > 0) | (ds.defect("truncated_frames") > 0)).sum())

@@ -261,6 +261,7 @@ class RunWriter:
         starts from copies of its `carry` files: resume state, history, checkpoint...)."""
         out = Path(out)
         check_name(name)
+        fresh = not out.exists()
         _make_output_folder(out)
         root = out / RUNS
         in_place = resume is not None and resume.status == "unfinished"
@@ -294,6 +295,8 @@ class RunWriter:
                     writer.discard()  # nothing a later --resume could use
         finally:
             lock.release()
+            if fresh and not any((out / RUNS).iterdir()):  # a first run that left nothing: no trace either
+                shutil.rmtree(out, ignore_errors=True)
 
     def path(self, relative: str) -> Path:
         return self.staging / relative

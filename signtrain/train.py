@@ -101,6 +101,7 @@ def dataset_summary(ds: SequenceDataset, split: Split, cfg: Any = None) -> dict:
         "imbalance_ratio": float(counts.max() / max(counts.min(), 1)),
         **ds.totals(),
         "account": data_account.to_dict(data_account.account(ds, cfg)) if cfg is not None else {},
+        "named": [i.to_dict() for i in data_account.examples(ds)],
     }
 
 

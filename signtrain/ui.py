@@ -147,11 +147,13 @@ def render_dataset_panel(summary: dict, console: Console) -> None:
     grid.add_row("Shape", f"{summary['sequence_length']} frames × {summary['features']} features, "
                  f"layout {summary['layout']}")
     grid.add_row("Class balance", f"largest/smallest = {summary['imbalance_ratio']:.2f}")
-    for kind, entry in summary.get("account", {}).items():
-        grid.add_row(f"  {entry['count']:,} {entry['what']}", entry["action"])
+    for k, entry in enumerate(summary.get("account", {}).values()):
+        grid.add_row("Data account" if k == 0 else "", f"{entry['count']:,} {entry['what']}: {entry['action']}")
     if not summary.get("account"):
-        grid.add_row("Defects", "none: no frame missing, unreadable, padded or cut")
+        grid.add_row("Data account", "clean: no frame missing, unreadable, padded or cut")
     console.print(Panel(grid, title="Dataset", expand=False))
+    for issue in summary.get("named", []):
+        console.print(f"  {issue['path']}: {issue['message']}", markup=False, style="dim", soft_wrap=True)
 
 
 def format_metric(name: str, value: Optional[float]) -> str:

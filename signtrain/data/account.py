@@ -74,6 +74,12 @@ def account(ds: SequenceDataset, cfg: DataConfig) -> list[Entry]:
     return entries
 
 
+def examples(ds: SequenceDataset, per_kind: int = NAMED) -> list:
+    """The first few files whose data was changed or left out by a policy, by name."""
+    kinds = ("unreadable_file", "unreadable_frame", "wrong_length", "nonfinite")
+    return [i for kind in kinds for i in [x for x in ds.issues if x.kind == kind][:per_kind]]
+
+
 def describe(kind: str, cfg: DataConfig) -> str:
     frames = _frames(cfg)
     return frames[kind][0] if kind in frames else _RECORDINGS.get(kind, (kind.replace("_", " "),))[0]

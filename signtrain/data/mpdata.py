@@ -235,7 +235,7 @@ def read_entries(entries: list[SequenceEntry], workers: int = 0) -> list[RawSequ
     contend for the GIL and measured slower than one thread.  Forking is only
     safe before TensorFlow starts its own threads; after that, one process reads.
     """
-    workers = workers or os.cpu_count() or 1
+    workers = min(workers or os.cpu_count() or 1, os.cpu_count() or 1)  # more processes than cores only cost
     forkable = sys.platform == "linux" and "tensorflow" not in sys.modules
     if workers <= 1 or len(entries) < 200 or not forkable:
         return _read_chunk(entries)

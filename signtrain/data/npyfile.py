@@ -51,7 +51,7 @@ def open_regular(path: str) -> int:
         raise Unreadable(f"not a regular file ({_kind(st.st_mode)})")
     if st.st_size > MAX_FILE_BYTES:
         os.close(fd)
-        raise Unreadable(f"{st.st_size / 2**30:.1f} GiB: far too large for a landmark recording")
+        raise Unreadable(f"far too large for a landmark recording ({st.st_size / 2**30:.1f} GiB)")
     return fd
 
 
@@ -181,7 +181,8 @@ def decode_array(data: bytes, want_vector: bool) -> np.ndarray:
 def to_float32(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """float32 values and a mask of the rows (last axis = values) holding a finite value too large
     for float32 (1e300 would silently become inf)."""
-    out = np.asarray(array).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, by frame
+        out = np.asarray(array).astype(np.float32)
     if array.dtype.itemsize <= 4 or array.dtype.kind != "f" or np.isfinite(out).all():
         return out, np.zeros(out.shape[:-1] if out.ndim > 1 else (), bool)
     beyond = np.isfinite(array) & ~np.isfinite(out)
