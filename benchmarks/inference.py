@@ -1,5 +1,7 @@
 """Real-time inference: the original recipe's path (`model.predict` on one window per frame) vs the
-exported TFLite model in the LiteRT interpreter, same trained model, same windows, one run.
+exported TFLite model in the LiteRT interpreter, same trained model, same windows, one run; and
+the start-to-answer time of `signtrain predict` on one recording, .h5 (TensorFlow) vs .tflite
+(LiteRT only, TensorFlow never imported).
 
     python benchmarks/inference.py [--windows 200] [--features 225] [--frames 30] [--signs 3]
 
@@ -49,6 +51,21 @@ def per_window_ms(fn, items) -> tuple[float, float]:
     return float(np.median(times) * 1000), float(np.percentile(times, 95) * 1000)
 
 
+RUNS = 3
+
+
+def command_seconds(args: list[str]) -> float:
+    """Wall time of `signtrain predict ARGS` in a fresh process: what a user waits for."""
+    import subprocess
+
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "signtrain", "predict", *args], check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=200)
@@ -82,6 +99,10 @@ def main() -> None:
             return model.predict(x[None], verbose=0)
 
         run = batch1_runner("tflite", Path(entry.path), predictor)
+        one = tmp / "one.npy"
+        np.save(one, recording[:args.frames])
+        start_to_answer = {kind: command_seconds([str(path), str(one)]) for kind, path in
+                           (("h5", model_path), ("tflite", Path(entry.path)))}
         tflite_ms = per_window_ms(lambda x: run(x[None]), list(raw))
         predict_ms = per_window_ms(original, list(normalised))
         agree = np.mean([np.argmax(run(r[None])) == np.argmax(original(n)) for r, n in zip(raw[:50], normalised[:50])])
@@ -91,6 +112,9 @@ def main() -> None:
     print(f"  signtrain TFLite (LiteRT)         : median {tflite_ms[0]:7.2f} ms, p95 {tflite_ms[1]:7.2f} ms")
     print(f"  ratio (median): {predict_ms[0] / tflite_ms[0]:.0f}x faster; top-1 agreement {agree:.0%}; "
           f"goal < 1 ms per window: {'met' if tflite_ms[0] < 1 else 'NOT met'}")
+    h5, lite = start_to_answer["h5"], start_to_answer["tflite"]
+    print(f"  signtrain predict, start to answer for one recording (median of {RUNS} runs): .h5 {h5:.2f} s, "
+          f".tflite {lite:.2f} s = {h5 / lite:.0f}x; goal < 1 s: {'met' if lite < 1 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -218,11 +218,3 @@ def _header(path: Path) -> Optional[list[str]]:
             return next(csv.reader(fh), None)
     except OSError:
         return None
-
-
-def read_history(path: Path) -> list[dict]:
-    """history.csv back as rows of numbers (for the curves and a resumed run)."""
-    if not path.is_file():
-        return []
-    with open(path, encoding="utf-8", newline="") as fh:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]

@@ -1,11 +1,13 @@
 """The Typer app.  Each command: parse -> load_config -> one library call -> ui -> exit code.
 
-Heavy modules (TensorFlow above all) are imported inside the commands, so that
-`--help`, `--version` and `validate-data` start fast.
+Heavy modules (TensorFlow above all) are imported inside the commands, so that `--help`,
+`--version`, `validate-data`, `info` and `predict` on an exported file start fast.  The
+examples in each command's help are parsed against the app by a test, so they stay true.
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Callable, List, Optional, TypeVar
 
@@ -19,17 +21,61 @@ app = typer.Typer(
     help="Sign-language landmark recordings -> validated dataset -> trained classifier -> report -> deployable model.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    rich_markup_mode="rich",
 )
+config_app = typer.Typer(help="The config: show it resolved, list every key, or start one from a built-in recipe.",
+                         no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 T = TypeVar("T")
 
-ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config (default: built-in defaults = configs/base.yaml).")
+
+class Split(str, Enum):
+    test = "test"
+    val = "val"
+    train = "train"
+    all = "all"
+
+
+class Format(str, Enum):
+    tflite = "tflite"
+    saved_model = "saved_model"
+    keras = "keras"
+    onnx = "onnx"
+    all = "all"
+
+
+class Quantize(str, Enum):
+    none = "none"
+    float16 = "float16"
+    dynamic = "dynamic"
+    int8 = "int8"
+
+
+class Recipe(str, Enum):
+    base = "base"
+    best = "best"
+    optimized = "optimized"
+
+
+def examples(*lines: str) -> str:
+    """A help epilog of example command lines (each one is parsed by tests/test_cli.py)."""
+    return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  {line}" for line in lines)
+
+
+def Flag(help: str, *names: str) -> bool:  # noqa: N802 - reads like typer.Option
+    return typer.Option(False, *names, help=help, metavar="")
+
+
+ConfigOpt = typer.Option(None, "--config", "-c", metavar="FILE|RECIPE",
+                         help="YAML config, or a built-in recipe: base (the default), best, optimized.")
 SetOpt = typer.Option(None, "--set", "-s", metavar="KEY=VALUE",
-                      help="Override one config key, e.g. --set train.epochs=5 (repeatable).")
-DataOpt = typer.Option(None, "--data", "-d", help="Data folder; shortcut for --set data.path=PATH.")
-OutputOpt = typer.Option(None, "--output", "-o", help="Output folder; shortcut for --set output.dir=DIR.")
-NoCacheOpt = typer.Option(False, "--no-cache", help="Read the tree afresh and write no cache (data.cache: false).")
+                      help="Change one config key, e.g. --set train.epochs=5 (repeatable; signtrain config keys lists "
+                           "them).")
+DataOpt = typer.Option(None, "--data", "-d", metavar="PATH", help="Data folder; shortcut for --set data.path=PATH.")
+OutputOpt = typer.Option(None, "--output", "-o", metavar="DIR", help="Output folder; shortcut for --set output.dir=DIR.")
+NoCacheOpt = Flag("Read the tree afresh and write no cache (data.cache: false).", "--no-cache")
+JsonOpt = Flag("Print the result as JSON on stdout.", "--json")
 
 
 def _guard(work: Callable[[], T], command: str = "signtrain") -> T:
@@ -71,38 +117,46 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, metavar="",
                                        help="Show the version and exit.")) -> None:
-    """signtrain: validate-data, train, evaluate, export."""
+    """signtrain: validate-data, train, evaluate, export, predict."""
 
 
-@app.command("example-data")
+@app.command("example-data", epilog=examples("signtrain example-data MP_Data --signs 3 --sequences 30",
+                                             "signtrain example-data MP_Data_hands --features 126"))
 def example_data(
-    directory: Path = typer.Argument(..., help="New folder to write the MP_Data tree into."),
-    signs: int = typer.Option(3, min=1, help="Number of signs."),
-    sequences: int = typer.Option(30, min=1, help="Sequences (recordings) per sign."),
-    frames: int = typer.Option(30, min=1, help="Frames per sequence."),
-    features: int = typer.Option(225, help="Values per frame: 1662, 258, 225, 126 or 63."),
-    seed: int = typer.Option(0, help="Random seed."),
+    directory: Path = typer.Argument(..., metavar="FOLDER", help="New folder to write the MP_Data tree into."),
+    signs: int = typer.Option(3, min=1, metavar="N", help="Number of signs."),
+    sequences: int = typer.Option(30, min=1, metavar="N", help="Sequences (recordings) per sign."),
+    frames: int = typer.Option(30, min=1, metavar="N", help="Frames per sequence."),
+    features: int = typer.Option(225, metavar="N", help="Values per frame: 1662, 258, 225, 126 or 63."),
+    seed: int = typer.Option(0, metavar="N", help="Random seed."),
 ) -> None:
     """Write a small synthetic MP_Data example (hand and pose motion per sign, a few defects)."""
     from signtrain import ui
     from signtrain.data.example import write_example
 
-    summary = _guard(lambda: write_example(directory, signs, sequences, frames, features, seed), "example-data")
-    ui.render_example(summary, ui.make_console())
+    def work() -> int:
+        ui.render_example(write_example(directory, signs, sequences, frames, features, seed), ui.make_console())
+        return 0
+
+    raise typer.Exit(_guard(work, "example-data"))
 
 
-@app.command("validate-data")
+@app.command("validate-data", epilog=examples("signtrain validate-data MP_Data",
+                                              "signtrain validate-data MP_Data --json --strict",
+                                              "signtrain validate-data ../shared/data/dgs30_csv --set "
+                                              "data.sequence_length=60"))
 def validate_data(
-    path: Path = typer.Argument(..., help="Data folder, e.g. MP_Data."),
+    path: Path = typer.Argument(..., metavar="DATA", help="Data folder (MP_Data, CSV, ISLR parquet) or .npz file."),
     config: Optional[Path] = ConfigOpt,
     overrides: Optional[List[str]] = SetOpt,
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too (a CI gate)."),
+    as_json: bool = JsonOpt,
+    strict: bool = Flag("Exit 1 on warnings too (a CI gate).", "--strict"),
     no_cache: bool = NoCacheOpt,
 ) -> None:
-    """Check a dataset: what is in it, what is wrong with it, and whether it fits the config."""
+    """Check a dataset: what is in it, what is wrong with it (each file named, with the reason), and what
+    training would do about it."""
     from signtrain import ui
     from signtrain.config import load_config, replace
     from signtrain.data import load_dataset
@@ -110,11 +164,8 @@ def validate_data(
 
     def work() -> int:
         cfg = load_config(config, _with_cache(overrides, no_cache), data=str(path))
-        declared = cfg.data.features_per_frame if (config or overrides) else None
-        if declared is None:
-            cfg = replace(cfg, data={"features_per_frame": None})
-        dataset = load_dataset(cfg.data, strict=False)
-        report = build_report(dataset, cfg, declared)
+        dataset = load_dataset(replace(cfg, data={"features_per_frame": None}).data, strict=False)
+        report = build_report(dataset, cfg, cfg.data.features_per_frame)
         if as_json:
             ui.print_json(report.to_dict())
         else:
@@ -124,13 +175,16 @@ def validate_data(
     raise typer.Exit(_guard(work, "validate-data"))
 
 
-@app.command()
+@app.command(epilog=examples("signtrain convert ../shared/data/dgs30_csv dgs30.npz",
+                             "signtrain convert ../shared/data/islr_letters letters_mp --overwrite"))
 def convert(
-    source: Path = typer.Argument(..., help="Any tree signtrain reads (MP_Data, .npy, ISLR parquet, CSV)."),
-    destination: Path = typer.Argument(..., help="New MP_Data folder, or a .npz file for one compact array."),
+    source: Path = typer.Argument(..., metavar="SOURCE", help="Any tree signtrain reads (MP_Data, .npy, ISLR "
+                                  "parquet, CSV)."),
+    destination: Path = typer.Argument(..., metavar="DESTINATION", help="New MP_Data folder, or a .npz file for one "
+                                       "compact array."),
     config: Optional[Path] = ConfigOpt,
     overrides: Optional[List[str]] = SetOpt,
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing destination."),
+    overwrite: bool = Flag("Replace an existing destination.", "--overwrite"),
 ) -> None:
     """Write a dataset as an MP_Data tree or as one compact .npz array file, with its labels."""
     from signtrain import ui
@@ -145,7 +199,10 @@ def convert(
     raise typer.Exit(_guard(work, "convert"))
 
 
-@app.command()
+@app.command(epilog=examples("signtrain train --config configs/base.yaml",
+                             "signtrain train --config best --data ../shared/data/dgs30_csv --name dgs30",
+                             "signtrain train --resume --set train.epochs=800",
+                             "signtrain train --init models/lstm_model.h5 --data MP_Data_more_signs"))
 def train(
     run: Optional[str] = typer.Argument(None, metavar="[RUN_OR_FOLDER]",
                                         help="With --resume: the run to continue (its id or --name, its folder, or "
@@ -154,12 +211,17 @@ def train(
     overrides: Optional[List[str]] = SetOpt,
     data: Optional[str] = DataOpt,
     output: Optional[str] = OutputOpt,
-    resume: bool = typer.Option(False, "--resume", help="Continue a run from its own config, data and split; only "
-                                "--set keys such as train.epochs may change."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name the run (its folder is runs/<date>-<name>)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Delete the run the output folder showed (and a run "
-                                   "of the same --name) once the new one is in, instead of keeping it in runs/."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="One plain line per epoch instead of the live display."),
+    resume: bool = Flag("Continue a run from its own config, data and split; only --set keys such as train.epochs "
+                        "may change.", "--resume"),
+    init: Optional[Path] = typer.Option(None, "--init", metavar="MODEL",
+                                        help="Fine-tune: start from this trained model (its layout, transform, "
+                                             "normalisation and weights); train.init_signs says whether the data's "
+                                             "signs add to or replace its signs."),
+    name: Optional[str] = typer.Option(None, "--name", metavar="NAME",
+                                       help="Name the run (its folder is runs/<date>-<name>)."),
+    overwrite: bool = Flag("Delete the run the output folder showed (and a run of the same --name) once the new one "
+                           "is in, instead of keeping it in runs/.", "--overwrite"),
+    quiet: bool = Flag("One plain line per epoch instead of the live display.", "--quiet", "-q"),
     no_cache: bool = NoCacheOpt,
 ) -> None:
     """Train the sequence classifier of the config; the run (model and everything it needs) appears whole."""
@@ -175,21 +237,28 @@ def train(
             from signtrain.runs import find_run
             from signtrain.train import train as run_training
 
-            target = None
+            target = meta = None
             if run is not None and not resume:
                 raise ConfigError(f"'{run}': a run to continue is given only with --resume "
                                   f"(signtrain train --resume {run})")
             if resume:
-                if config is not None:
-                    raise ConfigError("--resume continues with the run's own config; change keys with --set, "
-                                      "not --config")
+                if config is not None or init is not None:
+                    raise ConfigError("--resume continues with the run's own config and weights; change keys with "
+                                      "--set, not --config or --init")
                 target = find_run(Path(output or load_config().output.dir), run)
                 cfg = resume_config(target, _with_cache(overrides, no_cache), data, str(target.path.parent.parent))
             else:
                 cfg = load_config(config, _with_cache(overrides, no_cache), data, output)
+            if init is not None:
+                from signtrain import metadata
+                from signtrain.finetune import config_for
+
+                meta = metadata.load(init)
+                cfg = config_for(meta, cfg)
             console = ui.make_console()
             display = ui.TrainingDisplay(console, live=False if quiet else None)
-            result = run_training(cfg, display, resume=target, name=name, overwrite=overwrite, interrupt=interrupt)
+            result = run_training(cfg, display, resume=target, name=name, overwrite=overwrite, interrupt=interrupt,
+                                  init=meta)
             if result.is_chief:
                 ui.render_train_summary(result, console)
             return 130 if result.interrupted else 0
@@ -197,10 +266,11 @@ def train(
     raise typer.Exit(_guard(work, "train"))
 
 
-@app.command("runs")
+@app.command("runs", epilog=examples("signtrain runs", "signtrain runs models --json"))
 def runs_command(
-    folder: Path = typer.Argument(Path("models"), help="The output folder of the trainings (output.dir)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON on stdout."),
+    folder: Path = typer.Argument(Path("models"), metavar="[FOLDER]", help="The output folder of the trainings "
+                                  "(output.dir)."),
+    as_json: bool = JsonOpt,
 ) -> None:
     """List the runs of an output folder: id, status, date, data, signs, test accuracy, path."""
     from signtrain import ui
@@ -217,16 +287,39 @@ def runs_command(
     raise typer.Exit(_guard(work, "runs"))
 
 
-@app.command()
+@app.command(epilog=examples("signtrain info models/lstm_model.h5", "signtrain info models/export/lstm_model.tflite "
+                                                                    "--json"))
+def info(
+    model: Path = typer.Argument(..., metavar="MODEL", help="A trained or exported model."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """What a model is: signs, layout, sequence length, recipe, data, test figures, versions, exports."""
+    from signtrain import ui
+    from signtrain.info import model_info
+
+    def work() -> int:
+        details = model_info(model)
+        if as_json:
+            ui.print_json(details)
+        else:
+            ui.render_info(details, ui.make_console())
+        return 0
+
+    raise typer.Exit(_guard(work, "info"))
+
+
+@app.command(epilog=examples("signtrain evaluate models/lstm_model.h5", "signtrain evaluate models/lstm_model.h5 "
+                             "--split val", "signtrain evaluate models/lstm_model.h5 --data OTHER_TREE --normalize",
+                             "signtrain evaluate models/lstm_model.h5 --json"))
 def evaluate(
-    model: Path = typer.Argument(..., help="Trained model: .h5 or .keras (its .meta.json beside it)."),
-    data: Optional[str] = typer.Option(None, "--data", "-d", help="Evaluate on this tree instead of the "
-                                       "held-out split recorded at training."),
-    split: Optional[str] = typer.Option(None, "--split", help="test | val | train | all (training data only)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for report.json, per_sign.csv "
-                                          "and confusion_matrix.png (default: evaluation/ beside the model)."),
-    normalize: bool = typer.Option(False, "--normalize", help="Show the confusion matrix as row shares."),
+    model: Path = typer.Argument(..., metavar="MODEL", help="Trained model: .h5 or .keras (its .meta.json beside it)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", metavar="PATH", help="Evaluate on this tree instead of "
+                                       "the held-out split recorded at training."),
+    split: Optional[Split] = typer.Option(None, "--split", help="Which part of the training data (default: test)."),
+    as_json: bool = JsonOpt,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="Folder for report.json, "
+                                          "per_sign.csv and confusion_matrix.png (default: evaluation/ in the run)."),
+    normalize: bool = Flag("Show the confusion matrix as row shares.", "--normalize"),
     no_cache: bool = NoCacheOpt,
 ) -> None:
     """Evaluate a trained model: accuracy, per-sign precision/recall/F1, confusion matrix, throughput."""
@@ -235,41 +328,54 @@ def evaluate(
     from signtrain.evaluate import evaluate as run_evaluation
 
     def work() -> int:
-        report = run_evaluation(model, data, split, use_cache=not no_cache)
+        console = ui.make_console(stderr=as_json)
+        phases = ui.Phases(console)
+        report = run_evaluation(model, data, split.value if split else None, use_cache=not no_cache,
+                                on_phase=phases)
+        phases("writing the report")
         write_report(report, output or default_output(model))
+        phases.stop()
         if as_json:
             ui.print_json(report.to_dict())
         else:
-            ui.render_eval_report(report, ui.make_console(), normalize)
+            ui.render_eval_report(report, console, normalize)
         return 0
 
     raise typer.Exit(_guard(work, "evaluate"))
 
 
-@app.command()
+@app.command(epilog=examples("signtrain export models/lstm_model.h5", "signtrain export models/lstm_model.h5 "
+                             "--format all", "signtrain export models/lstm_model.h5 --format tflite --format onnx",
+                             "signtrain export models/lstm_model.h5 --quantize int8"))
 def export(
-    model: Path = typer.Argument(..., help="Trained model (.h5 or .keras) with its .meta.json beside it."),
-    fmt: str = typer.Option("tflite", "--format", "-f", help="tflite | saved_model | keras | onnx | all "
-                            "(comma-separated for several)."),
-    quantize: str = typer.Option("none", "--quantize", "-q", help="TFLite only: none | float16 | dynamic | int8."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the exported files "
-                                          "(default: export/ beside the model)."),
-    data: Optional[str] = typer.Option(None, "--data", "-d", help="Check parity on this tree instead of the "
-                                       "held-out split recorded at training."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    model: Path = typer.Argument(..., metavar="MODEL", help="Trained model (.h5 or .keras) with its .meta.json "
+                                 "beside it."),
+    formats: List[Format] = typer.Option([Format.tflite], "--format", "-f", metavar="[tflite|saved_model|keras|onnx|all]",
+                                         help="Format to write (repeatable; all = every one)."),
+    quantize: Quantize = typer.Option(Quantize.none, "--quantize", help="TFLite only: quantisation."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="Folder for the exported files "
+                                          "(default: export/ in the model's run)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", metavar="PATH", help="Check parity on this tree "
+                                       "instead of the held-out split recorded at training."),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Export a trained model and prove each file matches it (parity on real sequences, latency)."""
     from signtrain import ui
+    from signtrain.export import FORMATS
     from signtrain.export import export as run_export
-    from signtrain.export import parse_formats
 
     def work() -> int:
-        report = run_export(model, parse_formats(fmt), quantize, output, data)
+        names = list(FORMATS) if Format.all in formats else list(dict.fromkeys(f.value for f in formats))
+        console = ui.make_console(stderr=as_json)
+        phases = ui.Phases(console)
+        report = run_export(model, names, quantize.value, output, data, on_phase=phases)
+        phases.stop()
         if as_json:
             ui.print_json(report.to_dict())
         else:
-            ui.render_export_report(report, ui.make_console())
-        requested_only = [e for e in report.entries if e.note.startswith("skipped")] if fmt != "all" else []
+            ui.render_export_report(report, console)
+        requested_only = [e for e in report.entries if e.note.startswith("skipped")] if Format.all not in formats \
+            else []
         if requested_only:
             raise SigntrainError(f"--format {requested_only[0].format}: {requested_only[0].note}")
         return 1 if report.failed else 0
@@ -277,17 +383,22 @@ def export(
     raise typer.Exit(_guard(work, "export"))
 
 
-@app.command()
+@app.command(epilog=examples("signtrain predict models/export/lstm_model.tflite MP_Data/hello/0 --top-k 3",
+                             "signtrain predict models/lstm_model.h5 recording.npy --json",
+                             "signtrain predict models/export/lstm_model.tflite recording.npy --stream --threshold 0.8"))
 def predict(
-    model: Path = typer.Argument(..., help="Trained or exported model (.h5, .keras, .tflite, SavedModel, .onnx)."),
-    recording: Path = typer.Argument(..., help="A .npy of shape (frames, features) or an MP_Data sequence folder."),
-    top: int = typer.Option(3, "--top-k", "-k", min=1, help="How many signs to list."),
-    as_stream: bool = typer.Option(False, "--stream", help="Slide a window over a long recording and emit signs."),
-    threshold: float = typer.Option(0.8, "--threshold", min=0.0, max=1.0, help="Stream: probability a sign must "
-                                    "hold to be emitted."),
-    smooth: int = typer.Option(5, "--smooth", min=1, help="Stream: predictions averaged."),
-    hold: int = typer.Option(3, "--hold", min=1, help="Stream: steps a sign must stay on top before it is emitted."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    model: Path = typer.Argument(..., metavar="MODEL", help="Trained or exported model (.h5, .keras, .tflite, "
+                                 "SavedModel, .onnx); .tflite and .onnx run without TensorFlow."),
+    recording: Path = typer.Argument(..., metavar="RECORDING", help="A .npy of shape (frames, features) or an MP_Data "
+                                     "sequence folder."),
+    top: int = typer.Option(3, "--top-k", "-k", min=1, metavar="K", help="How many signs to list."),
+    as_stream: bool = Flag("Slide a window over a long recording and emit signs.", "--stream"),
+    threshold: float = typer.Option(0.8, "--threshold", min=0.0, max=1.0, metavar="P",
+                                    help="Stream: probability a sign must hold to be emitted."),
+    smooth: int = typer.Option(5, "--smooth", min=1, metavar="N", help="Stream: predictions averaged."),
+    hold: int = typer.Option(3, "--hold", min=1, metavar="N",
+                             help="Stream: steps a sign must stay on top before it is emitted."),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Predict the sign of one recording, or stream a long one into a sentence of signs."""
     from dataclasses import asdict
@@ -316,6 +427,63 @@ def predict(
         return 0
 
     raise typer.Exit(_guard(work, "predict"))
+
+
+# ---------------------------------------------------------------- signtrain config ...
+
+
+@config_app.command("show", epilog=examples("signtrain config show", "signtrain config show --config best --set "
+                                            "train.epochs=60"))
+def config_show(config: Optional[Path] = ConfigOpt, overrides: Optional[List[str]] = SetOpt,
+                data: Optional[str] = DataOpt, output: Optional[str] = OutputOpt) -> None:
+    """Print the resolved config (every key) as YAML: what train would use."""
+    from signtrain.config import load_config, to_yaml
+
+    def work() -> int:
+        typer.echo(to_yaml(load_config(config, overrides, data, output)), nl=False)
+        return 0
+
+    raise typer.Exit(_guard(work, "config show"))
+
+
+@config_app.command("keys", epilog=examples("signtrain config keys", "signtrain config keys --json"))
+def config_keys(as_json: bool = JsonOpt) -> None:
+    """List every config key with its type, default, allowed values and meaning."""
+    from signtrain import ui
+    from signtrain.config import describe_keys
+
+    def work() -> int:
+        keys = describe_keys()
+        if as_json:
+            ui.print_json([k.to_dict() for k in keys])
+        else:
+            ui.render_keys(keys, ui.make_console())
+        return 0
+
+    raise typer.Exit(_guard(work, "config keys"))
+
+
+@config_app.command("init", epilog=examples("signtrain config init", "signtrain config init best my_recipe.yaml"))
+def config_init(
+    recipe: Recipe = typer.Argument(Recipe.base, help="The built-in recipe to start from."),
+    destination: Optional[Path] = typer.Argument(None, metavar="[FILE]", help="Where to write it "
+                                                 "(default: <recipe>.yaml here)."),
+    overwrite: bool = Flag("Replace an existing file.", "--overwrite"),
+) -> None:
+    """Write an editable copy of a built-in recipe (base, best, optimized), comments included."""
+    from signtrain import artifacts
+    from signtrain.config import recipe_path
+    from signtrain.errors import ConfigError
+
+    def work() -> int:
+        target = destination or Path(f"{recipe.value}.yaml")
+        if target.exists() and not overwrite:
+            raise ConfigError(f"{target} already exists; choose another file name or pass --overwrite")
+        artifacts.write_text(target, recipe_path(recipe.value).read_text(encoding="utf-8"))
+        typer.echo(f"Wrote {target} (the {recipe.value} recipe); train with: signtrain train --config {target}")
+        return 0
+
+    raise typer.Exit(_guard(work, "config init"))
 
 
 def main() -> None:

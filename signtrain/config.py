@@ -38,7 +38,8 @@ class DataConfig:
                        choices=("auto", "mp_data", "npy", "islr_parquet", "csv", "npz"))
     signs: Optional[tuple[str, ...]] = _opt(None, "signs to use, in this order; null = every sign folder, sorted")
     sequence_length: int = _opt(30, "frames per sequence fed to the model", min=1)
-    features_per_frame: Optional[int] = _opt(225, f"values per frame ({KNOWN_LENGTHS}); null = detect", min=1)
+    features_per_frame: Optional[int] = _opt(None, f"values per frame ({KNOWN_LENGTHS}); null = detect from the data "
+                                             f"(then checked, and saved with the model)", min=1)
     missing_frame: str = _opt("zero", "a frame number absent from a sequence", choices=("zero", "skip"))
     bad_frame: str = _opt("error", "an unreadable or wrong-length frame (or recording) file: error = stop and name "
                           "it; drop_sequence = leave its recording out; skip = leave the frame out; zero = "
@@ -156,6 +157,10 @@ class TrainConfig:
     devices: Optional[tuple[str, ...]] = _opt(None, "mirrored: devices to use, e.g. ['/gpu:0', '/gpu:1']; null = all GPUs")
     scale_learning_rate: bool = _opt(False, "multiply the learning rate by the number of replicas (linear rule)")
     mixed_precision: bool = _opt(False, "float16 compute on a GPU (refused on a CPU, where it is slower)")
+    init_lr_factor: float = _opt(0.1, "train --init (fine-tuning): the learning rate is multiplied by this",
+                                 min=0.0, max=10.0)
+    init_signs: str = _opt("add", "train --init: the new data's signs are added to the model's (add) or replace "
+                           "them (replace); the output rows of signs in both are kept", choices=("add", "replace"))
 
 
 @dataclass(frozen=True)
@@ -224,7 +229,8 @@ def parse_yaml_value(text: str) -> Any:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path} (give an existing YAML file to --config)")
+        raise ConfigError(f"config file not found: {path} (give an existing YAML file to --config, or a built-in "
+                          f"recipe: {', '.join(RECIPES)})")
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
     except yaml.YAMLError as exc:
@@ -253,13 +259,55 @@ def all_keys() -> list[str]:
     return [f"{name}.{f.name}" for name, cls in _sections().items() for f in dataclasses.fields(cls)]
 
 
-def describe_keys() -> list[tuple[str, Any, str]]:
-    """(dotted key, default, help) for every key: the schema as documentation."""
+@dataclass(frozen=True)
+class KeyInfo:
+    key: str
+    type: str
+    default: Any
+    allowed: str
+    help: str
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def describe_keys() -> list[KeyInfo]:
+    """Every key with its type, default, allowed values and meaning: the schema as documentation."""
     rows = []
     for name, cls in _sections().items():
+        hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
-            rows.append((f"{name}.{f.name}", _plain(f.default), f.metadata.get("help", "")))
+            meta = f.metadata
+            allowed = []
+            if "choices" in meta:
+                allowed.append(" | ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in meta["choices"]))
+            if "min" in meta or "max" in meta:
+                allowed.append(f"{meta.get('min', '')}..{meta.get('max', '')}")
+            rows.append(KeyInfo(f"{name}.{f.name}", _type_name(hints[f.name]), _plain(f.default), ", ".join(allowed),
+                                meta.get("help", "")))
     return rows
+
+
+RECIPES = ("base", "best", "optimized")
+
+
+def recipe_path(name: str) -> Path:
+    """The built-in recipe of that name (configs/<name>.yaml, installed as signtrain.recipes)."""
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("signtrain.recipes") / f"{name}.yaml"))
+
+
+def resolve_config_path(path: Path) -> Path:
+    """--config: a YAML file, or the name of a built-in recipe (base, best, optimized)."""
+    path = Path(path)
+    if path.is_file() or path.suffix in (".yaml", ".yml") or str(path) not in RECIPES:
+        return path
+    return recipe_path(str(path))
+
+
+def to_yaml(config: "Config") -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True)
 
 
 def _did_you_mean(key: str, candidates: list[str]) -> str:
@@ -276,7 +324,9 @@ def _type_name(tp: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None)) + (
             " or null" if type(None) in typing.get_args(tp) else "")
     if origin is tuple:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+        element = typing.get_args(tp)[0]
+        return "a list of " + {int: "integers", float: "numbers", bool: "true/false", str: "names"}.get(element,
+                                                                                                      str(element))
     return {int: "an integer", float: "a number", bool: "true/false", str: "a string"}.get(tp, str(tp))
 
 
@@ -450,8 +500,9 @@ _COLUMNS = re.compile(r"^-?\d*:-?\d*$")
 def load_config(path: Optional[Path] = None, overrides: Optional[list[str]] = None,
                 data: Optional[str] = None, output: Optional[str] = None) -> Config:
     """The config from a YAML file (or the defaults), then --set overrides, then --data/--output."""
+    path = resolve_config_path(path) if path else None
     source = str(path) if path else "config"
-    tree = read_yaml(Path(path)) if path else {}
+    tree = read_yaml(path) if path else {}
     for section, raw in tree.items():
         if raw is not None and not isinstance(raw, dict):
             raise ConfigError(f"{source}: '{section}' must be a mapping of keys, got {raw!r}")

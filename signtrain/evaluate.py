@@ -11,7 +11,7 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -105,18 +105,22 @@ def _balanced(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] = None,
-             use_cache: bool = True) -> EvalReport:
+             use_cache: bool = True, on_phase: Callable[[str], None] = lambda text: None) -> EvalReport:
+    """on_phase(text) hears each step (loading the model, reading the data, predicting) as it starts."""
     if split is not None and split not in SPLITS:
         raise ConfigError(f"--split {split}: choose one of {', '.join(SPLITS)}")
     if data is not None and split not in (None, "all"):
         raise ConfigError(f"--split {split} applies to the training data; with --data the whole tree is evaluated")
+    on_phase("loading the model")
     predictor = load_predictor(model_path)
+    on_phase("reading the data")
     if data is None:
         split = split or "test"
         ds, notes = training_split(predictor.meta, split, use_cache)
     else:
         split = "all"
         ds, notes = other_tree(predictor.meta, data, use_cache)
+    on_phase(f"predicting {len(ds):,} sequences")
     for n in (1, 2):  # warm-up: two shapes make the traced function batch-size generic
         predictor.predict_proba(ds.X[:n])
     start = time.perf_counter()
@@ -174,7 +178,8 @@ def _plot_confusion(report: EvalReport, path: Path) -> None:
     ax.set_yticks(range(n), report.labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{Path(report.model).name} on {report.split}: accuracy {report.accuracy:.1%}")
+    ax.set_title(f"{Path(report.model).name} on {Path(report.data).name or report.data} ({report.split} split, "
+                 f"{report.sequences} sequences): accuracy {report.accuracy:.1%}")
     if n <= 30:
         counts = np.asarray(report.confusion_matrix)
         for i in range(n):

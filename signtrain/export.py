@@ -32,7 +32,7 @@ from signtrain.errors import ConfigError, ModelError
 from signtrain.features import transform
 from signtrain.heldout import held_out
 from signtrain.predictor import Predictor, load_predictor
-from signtrain.runtime import missing_modules
+from signtrain.runtime import missing_modules, quiet_tensorflow
 
 QUANTIZE = ("none", "float16", "dynamic", "int8")
 # (max |probability difference|, minimum top-1 agreement) a file must meet, per mode
@@ -218,8 +218,13 @@ def _place(tmp: Path, final: Path) -> None:
     tmp.rename(final)
 
 
+def _nothing(text: str) -> None:
+    pass
+
+
 def export(model_path: Path, formats: list[str], quantize: str = "none", output: Optional[Path] = None,
-           data: Optional[str] = None) -> ExportReport:
+           data: Optional[str] = None, on_phase: Callable[[str], None] = _nothing) -> ExportReport:
+    """on_phase(text) hears each step (loading, converting, checking) as it starts."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ConfigError(f"--format {unknown[0]}: choose one of {', '.join(FORMATS)} or all")
@@ -227,11 +232,13 @@ def export(model_path: Path, formats: list[str], quantize: str = "none", output:
         raise ConfigError(f"--quantize {quantize}: choose one of {', '.join(QUANTIZE)}")
     if quantize != "none" and "tflite" not in formats:
         raise ConfigError(f"--quantize {quantize} applies to TFLite; add --format tflite")
+    on_phase("loading the model")
     predictor = load_predictor(model_path)
     if predictor.kind != "keras" or predictor.model is None:
         raise ModelError(f"{model_path}: export starts from the trained Keras model (.h5 or .keras)")
     output = artifacts.ensure_dir(Path(output) if output else predictor.path.parent / "export")
 
+    on_phase("reading real held-out sequences for the parity checks")
     reference, split = held_out(predictor.meta, data, PARITY_SEQUENCES)
     calibration = held_out(predictor.meta, data, CALIBRATION_SEQUENCES, prefer="train")[0].X if quantize == "int8" \
         else reference.X[:0]
@@ -251,8 +258,12 @@ def export(model_path: Path, formats: list[str], quantize: str = "none", output:
         workdir = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=output))
         try:
             tmp = workdir / final.name
-            _write(name, predictor, mode, calibration, tmp)
-            _check(entry, name, tmp, predictor, reference.X, expected)
+            on_phase(f"converting to {name}" + ("" if mode == "none" else f" ({mode})"))
+            with quiet_tensorflow():
+                _write(name, predictor, mode, calibration, tmp)
+            on_phase(f"checking the {name} file against the Keras model")
+            with quiet_tensorflow():
+                _check(entry, name, tmp, predictor, reference.X, expected)
             if entry.passed:
                 _write_export_metadata(predictor, tmp, final, fmt, mode)
                 _place(tmp, final)

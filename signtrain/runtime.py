@@ -46,6 +46,26 @@ def import_tensorflow() -> None:
     warnings.filterwarnings("ignore", module="keras")
 
 
+@contextlib.contextmanager
+def quiet_tensorflow() -> Iterator[None]:
+    """Converters (TFLite, tf2onnx) talk on stderr and through warnings; a user needs none of it.
+    SIGNTRAIN_TF_LOGS=1 lets it through."""
+    if os.environ.get("SIGNTRAIN_TF_LOGS"):
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in ("absl", "tensorflow", "tf2onnx")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), muted_stderr():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def missing_modules(*names: str) -> list[str]:
     """The optional packages among names that are not installed (looked up, not imported)."""
     import importlib.util

@@ -20,6 +20,7 @@ import yaml
 from signtrain import artifacts, metadata, runs
 from signtrain.artifacts import RunPaths
 from signtrain.config import Config, replace
+from signtrain.curves import write_curves
 from signtrain.data import SequenceDataset, fingerprint, load_dataset
 from signtrain.data import account as data_account
 from signtrain.data.assemble import check_memory
@@ -82,6 +83,7 @@ class TrainResult:
     run_id: str = ""
     run_dir: Optional[Path] = None  # the committed run folder (models/runs/<id>)
     metrics: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
     is_chief: bool = True           # False on the other workers of a multi-worker run (nothing kept)
 
     @property
@@ -105,9 +107,14 @@ def dataset_summary(ds: SequenceDataset, split: Split, cfg: Any = None) -> dict:
     }
 
 
-def prepare(config: Config) -> Prepared:
-    """Read the data, check it can be trained on, split it and normalise it (fitted on train only)."""
+def prepare(config: Config, init: Any = None) -> Prepared:
+    """Read the data, check it can be trained on, split it and normalise it (fitted on train only;
+    with init, a model's RunMetadata to fine-tune, its signs and frozen normalisation)."""
     ds = load_dataset(config.data)  # the data.* policies refuse here what they are set to refuse
+    if init is not None:
+        from signtrain.finetune import relabel
+
+        ds = relabel(ds, init, config.train.init_signs)
     if len(ds.labels) < 2:
         raise DataError(f"{ds.root}: only one sign ({ds.labels[0]}); a classifier needs at least two")
     split = split_dataset(ds.y, config.split, config.train.seed, ds.groups)
@@ -118,9 +125,10 @@ def prepare(config: Config) -> Prepared:
         import_tensorflow()  # the feature transform is TensorFlow code, shared with the exported graphs
     # Streaming keeps X on disk (memory-mapped cache) and transforms batch by batch.
     features = None if config.data.stream else transform_numpy(ds.X, spec)
-    normalizer = Normalizer.fit(features if features is not None else ds.X, ds.lengths, split.train,
-                                config.preprocess, mask_zero_frames=config.model.mask_padding,
-                                transform=None if features is not None else lambda raw: transform_numpy(raw, spec))
+    normalizer = init.normalizer if init is not None else Normalizer.fit(
+        features if features is not None else ds.X, ds.lengths, split.train, config.preprocess,
+        mask_zero_frames=config.model.mask_padding,
+        transform=None if features is not None else lambda raw: transform_numpy(raw, spec))
     X = None if features is None else normalizer.apply(features)
     summary = dataset_summary(ds, split, config.data)
     summary["model_features"] = spec.output_length
@@ -177,9 +185,10 @@ def monitored(config: Config, has_val: bool) -> tuple[str, str]:
 
 def train(config: Config, listener: Optional[Listener] = None, resume: Optional[runs.RunInfo] = None,
           callbacks: tuple = (), name: Optional[str] = None, overwrite: bool = False,
-          interrupt: Optional[InterruptScope] = None) -> TrainResult:
+          interrupt: Optional[InterruptScope] = None, init: Any = None) -> TrainResult:
     """Train and commit one run into config.output.dir.  resume: a run found by runs.find_run, whose
-    config (see signtrain.resume) this config must be.  callbacks: extra Keras callbacks."""
+    config (see signtrain.resume) this config must be.  init: the RunMetadata of a model to start from,
+    with config from signtrain.finetune.config_for.  callbacks: extra Keras callbacks."""
     from signtrain.distribute import is_chief, make_plan, worker_output
 
     listener = listener or _Silent()
@@ -198,19 +207,19 @@ def train(config: Config, listener: Optional[Listener] = None, resume: Optional[
             interrupt.check("loading TensorFlow")
             plan = make_plan(config.train, config.model)  # before any other TensorFlow work
             listener.on_phase("reading the data")
-            prepared = prepare(config)
+            prepared = prepare(config, init)
             interrupt.check("reading the data")
             if resume is not None:
                 _check_same_data(resume, run, prepared, config)
             listener.on_data(prepared.summary)
-            for note in plan.notes:
+            for note in data_account.length_warnings(prepared.dataset, config.data) + plan.notes:
                 listener.on_message(note)
             try:
                 _write_start(run, config, prepared, resume)
             except OSError as exc:
                 raise RunError(f"cannot write into {out} ({exc.strerror or exc}); nothing was committed and the "
                                f"previous run is intact; free space or choose a writable --output") from None
-            result = _fit(config, prepared, plan, listener, run, interrupt, resume is not None, callbacks)
+            result = _fit(config, prepared, plan, listener, run, interrupt, resume is not None, callbacks, init)
     result.is_chief = chief
     return result
 
@@ -278,7 +287,7 @@ def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: I
 
 
 def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run: runs.RunWriter,
-         interrupt: InterruptScope, resuming: bool, extra_callbacks: tuple = ()) -> TrainResult:
+         interrupt: InterruptScope, resuming: bool, extra_callbacks: tuple = (), init: Any = None) -> TrainResult:
     import keras
 
     from signtrain.callbacks import TrainState
@@ -303,6 +312,14 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
             unroll = should_unroll(config.model.unroll, ds.sequence_length, len(split.train) * config.train.epochs)
             model = build_model(config.model, ds.sequence_length, prepared.spec.output_length, len(ds.labels),
                                 unroll=unroll)
+            if init is not None:
+                from signtrain.finetune import transfer
+                from signtrain.predictor import load_keras_model
+
+                kept = transfer(load_keras_model(init.model_path, init), model, list(init.labels), ds.labels)
+                listener.on_message(f"starting from {init.model_path} (run {init.run_id}): every weight kept, the "
+                                    f"output rows of {kept} of its {len(init.labels)} signs kept, learning rate "
+                                    f"{config.train.learning_rate:g}")
             compile_model(model, config, plan, steps=steps)
             initial_epoch = 0
     prepare_model(model, plan, config.train.batch_size, ds.sequence_length, prepared.spec.output_length,
@@ -356,6 +373,9 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
         paths=RunPaths.inside(run.out, config.output), state=state, test_accuracy=test_accuracy, test_loss=test_loss,
         epochs_run=state.epochs_done, train_seconds=seconds, interrupted=interrupt.requested, weights=weights,
         run_id=run.run_id)
+    if init is not None:
+        result.metrics["init"] = {"from": str(init.model_path), "run_id": init.run_id,
+                                  "signs": config.train.init_signs, "model_signs": list(init.labels)}
     listener.on_phase("saving the run")
     try:
         _save_all(model, config, prepared, result, run, plan)
@@ -416,7 +436,9 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         },
         "files": {written.name: artifacts.file_digest(written),
                   paths.preprocess.name: artifacts.file_digest(paths.preprocess)},
+        **({"init": result.metrics["init"]} if "init" in result.metrics else {}),
     })
+    init = result.metrics.get("init")
     result.metrics = {
         "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
         "monitor": state.monitor, "best_epoch": state.best_epoch, "best_" + state.monitor: state.best,
@@ -425,8 +447,12 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "interrupted": result.interrupted, "saved_as": kind, "checkpoint_error": state.save_error,
         "distribute": plan.kind, "replicas": plan.replicas, "run_id": run.run_id,
         "data_account": prepared.summary["account"],
+        **({"init": init} if init else {}),
     }
     artifacts.write_json(paths.metrics, result.metrics)
+    if not write_curves(paths.history, state, paths.curves,
+                        f"run {run.run_id}: {len(ds.labels)} signs, {Path(ds.root).name}"):
+        result.notes.append("curves.png not drawn: matplotlib is not installed (pip install 'signtrain[plots]')")
     start = runs.read_json(run.path("start.json")) or {}
     record = runs.record_summary(data=str(Path(ds.root).resolve()), signs=len(ds.labels),
                                  test_accuracy=result.test_accuracy, epochs_run=result.epochs_run,

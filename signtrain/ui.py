@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 MAX_ISSUES_SHOWN = 8
+MATRIX_MAX_SIGNS = 15  # above this the terminal shows the most confused pairs and points at the PNG
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -156,6 +157,28 @@ def render_dataset_panel(summary: dict, console: Console) -> None:
         console.print(f"  {issue['path']}: {issue['message']}", markup=False, style="dim", soft_wrap=True)
 
 
+class Phases:
+    """A visible status for each phase of a command: a spinner on a terminal, one plain line in a pipe."""
+
+    def __init__(self, console: Console, live: Optional[bool] = None) -> None:
+        self.console = console
+        self.live = console.is_terminal if live is None else live
+        self._status: Any = None
+
+    def __call__(self, text: str) -> None:
+        self.stop()
+        if self.live:
+            self._status = self.console.status(f"{text}…")
+            self._status.start()
+        else:
+            self.console.print(f"{text}…", markup=False, highlight=False)
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
 def format_metric(name: str, value: Optional[float]) -> str:
     return percent(value) if "accuracy" in name else _loss(value)
 
@@ -177,21 +200,14 @@ class TrainingDisplay:
         self.compiling = False
         self._live: Any = None
         self._progress: Any = None
-        self._status: Any = None
+        self.phases = Phases(console, self.live)
 
     # -- listener interface
     def on_phase(self, text: str) -> None:
-        self._end_status()
-        if self.live:
-            self._status = self.console.status(f"{text}…")
-            self._status.start()
-        else:
-            self.console.print(f"{text}…", markup=False, highlight=False)
+        self.phases(text)
 
     def _end_status(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
+        self.phases.stop()
 
     def on_data(self, summary: dict) -> None:
         self._end_status()
@@ -289,9 +305,11 @@ def render_train_summary(result: Any, console: Console) -> None:
     model_line = str(result.saved_path) if result.saved_as == "full" else (
         f"{result.saved_path} (weights only: full save failed: {result.save_error})")
     for name, path in (("Model", model_line), ("Best checkpoint", p.checkpoint), ("Normalisation", p.preprocess),
-                       ("Metadata", p.metadata), ("Metrics", p.metrics), ("Config", p.config),
+                       ("Metadata", p.metadata), ("Metrics", p.metrics), ("Config", p.config), ("Curves", p.curves),
                        ("History", p.history), ("TensorBoard", p.log_dir / "tensorboard")):
         grid.add_row(name, str(path))
+    for note in result.notes:
+        grid.add_row(Text("Note", style="yellow"), note)
     if state.save_error:
         grid.add_row(Text("Note", style="yellow"), f"a per-epoch write failed ({state.save_error})")
     console.print(Panel(grid, title="Training done" if not result.interrupted else "Training stopped",
@@ -351,7 +369,7 @@ def render_eval_report(report: Any, console: Console, normalize: bool = False) -
     console.print(table)
 
     labels = report.labels
-    if len(labels) <= 30:
+    if len(labels) <= MATRIX_MAX_SIGNS:
         cm = report.normalized_confusion() if normalize else report.confusion_matrix
         matrix = Table(title="Confusion matrix" + (" (row shares)" if normalize else " (counts)"))
         matrix.add_column("true \\ pred")
@@ -366,7 +384,19 @@ def render_eval_report(report: Any, console: Console, normalize: bool = False) -
             matrix.add_row(name, *cells)
         console.print(matrix)
     else:
-        console.print(f"Confusion matrix: {len(labels)} signs, too many for a table; see the PNG and report.json")
+        if report.confused_pairs:
+            pairs = Table(title="Most confused pairs")
+            for column in ("true sign", "predicted as", "times"):
+                pairs.add_column(column, justify="right" if column == "times" else "left")
+            for p in report.confused_pairs:
+                pairs.add_row(p["true"], p["predicted"], str(p["count"]))
+            console.print(pairs)
+        where = report.files.get("confusion_matrix_png", "confusion_matrix.png beside the report")
+        console.print(f"Confusion matrix: {len(labels)} signs are too many for the terminal; see {where} "
+                      f"(and report.json)", markup=False, soft_wrap=True)
+    if len(labels) > MATRIX_MAX_SIGNS:
+        _render_summary_lines(report, console)
+        return
 
     two = Table(title="Per-sign 2×2 matrices")
     two.add_column("sign")
@@ -382,6 +412,10 @@ def render_eval_report(report: Any, console: Console, normalize: bool = False) -
     if report.confused_pairs:
         console.print("Most confused: " + "; ".join(
             f"{p['true']} → {p['predicted']} ×{p['count']}" for p in report.confused_pairs), markup=False)
+    _render_summary_lines(report, console)
+
+
+def _render_summary_lines(report: Any, console: Console) -> None:
     for note in report.notes:
         console.print(Text(f"note: {note}", style="yellow"))
     for name, path in report.files.items():
@@ -426,6 +460,55 @@ def render_export_report(report: Any, console: Console) -> None:
         if e.note:
             console.print(Text(f"{e.format}: {e.note}", style="yellow" if e.note.startswith("skipped") else "red"),
                           soft_wrap=True)
+
+
+def render_info(info: dict, console: Console) -> None:
+    """signtrain info: one panel of what the model is, then its exported siblings."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row("Model", f"{info['model']} ({info['kind']})")
+    grid.add_row("Run", f"{info['run_id'] or '—'} ({info['run'] or 'files outside a run folder'})"
+                 + (f", created {info['created']}" if info["created"] else ""))
+    grid.add_row("Checked", "the model, its metadata and normalisation belong together (checksums)" if info["verified"]
+                 else "not verifiable: metadata written before checksums (retrain to get them)")
+    signs = info["signs"]
+    grid.add_row("Signs", f"{len(signs)}: {', '.join(signs[:20])}" + (f", … {len(signs) - 20} more" if len(signs) > 20
+                                                                        else ""))
+    grid.add_row("Input", f"{info['sequence_length']} frames × {info['features']}, layout {info['layout'] or 'unknown'}")
+    for key, value in info["recipe"].items():
+        grid.add_row(key.capitalize(), str(value))
+    data = info["data"]
+    grid.add_row("Data", f"{data['path']} ({data['format']}, {data['sequences']} sequences, fingerprint "
+                 f"{str(data['fingerprint'])[:12]}…)")
+    test = info["test"]
+    if test.get("test_accuracy") is not None:
+        grid.add_row("Test", f"{percent(test['test_accuracy'])} on {test['test_sequences']} sequences; best epoch "
+                     f"{test['best_epoch']} of {test['epochs_run']} by {test['monitor']}, saved weights: "
+                     f"{test['weights']}")
+    if info.get("init"):
+        grid.add_row("Fine-tuned from", f"{info['init']['from']} (run {info['init']['run_id']})")
+    versions = info["versions"]
+    grid.add_row("Versions", ", ".join(f"{k} {v}" for k, v in versions.items()))
+    console.print(Panel(grid, title="Model", expand=False))
+    if info["exported"]:
+        table = Table(title="Exported from this run")
+        for column in ("format", "quantize", "size", "path"):
+            table.add_column(column, justify="right" if column == "size" else "left")
+        for e in info["exported"]:
+            table.add_row(str(e["format"]), str(e["quantize"]), _size(e["bytes"]) if e["bytes"] else "—", e["path"])
+        console.print(table)
+
+
+def render_keys(keys: list, console: Console) -> None:
+    """signtrain config keys: every key, its type, default, allowed values and meaning (readable at any width)."""
+    section = ""
+    for k in keys:
+        if k.key.split(".")[0] != section:
+            section = k.key.split(".")[0]
+            console.print(Text(f"{section}:", style="bold"))
+        allowed = f"; {k.allowed}" if k.allowed else ""
+        console.print(Text.assemble(("  " + k.key, "cyan"), f"  {k.type} = {json.dumps(k.default)}{allowed}"))
+        console.print(f"      {k.help}", markup=False, soft_wrap=True, style="dim")
+    console.print("Change any key with --set KEY=VALUE, or in a YAML file given to --config.", markup=False)
 
 
 def render_prediction(source: str, ranked: list, console: Console) -> None:

@@ -104,6 +104,7 @@ def build_report(ds: SequenceDataset, config: Config, config_features: Optional[
         per_sign.append(entry)
 
     issues = list(ds.issues) + _split_issues(ds.labels, counts, config)
+    issues += [Issue("warning", "length_fit", ds.root, text) for text in data_account.length_warnings(ds, config.data)]
     if len(ds.labels) < 2:
         issues.append(Issue("error", "one_sign", ds.root, f"only one sign ({', '.join(ds.labels)}): a classifier "
                                                           f"needs at least two; add recordings of other signs"))

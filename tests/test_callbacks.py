@@ -8,6 +8,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from signtrain import callbacks as cb  # noqa: E402
+from signtrain.curves import read_history  # noqa: E402
 
 
 class Listener:
@@ -129,9 +130,9 @@ def test_resume_state_and_history_skip_unfinished_epochs(model, tmp_path):
     history.on_epoch_end(2, {"loss": 0.1})
     assert saved["epoch"] == 1 and saved["train_state"]["epochs_done"] == 2 and saved["fingerprint"] == "x"
     assert "early_stopping" in saved
-    rows = cb.read_history(tmp_path / "history.csv")
+    rows = read_history(tmp_path / "history.csv")
     assert [r["epoch"] for r in rows] == [1, 2] and rows[1]["loss"] == pytest.approx(0.9)
     appended = _bind(cb.HistoryWriter(cb.TrainState("loss", "min"), tmp_path / "history.csv", append=True,
                                       warn=print), model)
     appended.on_epoch_end(2, {"loss": 0.8})
-    assert [r["epoch"] for r in cb.read_history(tmp_path / "history.csv")] == [1, 2, 3]
+    assert [r["epoch"] for r in read_history(tmp_path / "history.csv")] == [1, 2, 3]

@@ -31,7 +31,7 @@ def test_optimized_is_the_hardened_recipe():
 
 def test_base_is_the_original_recipe():
     c = Config()
-    assert (c.data.path, c.data.sequence_length, c.data.features_per_frame) == ("MP_Data", 30, 225)
+    assert (c.data.path, c.data.sequence_length, c.data.features_per_frame) == ("MP_Data", 30, None)
     assert c.model.units == (128, 64, 32) and c.model.dense_units == (64,)
     assert (c.train.epochs, c.train.batch_size, c.train.learning_rate) == (500, 32, 1e-3)
     assert (c.train.early_stopping_patience, c.train.reduce_lr_patience) == (50, 20)

@@ -120,7 +120,7 @@ def test_one_array_per_sequence_layout(tmp_path):
 def test_layout_mismatch_is_refused_with_both_numbers(tree):
     root = tree(signs=("a", "b"), sequences=2, frames=4, features=126)
     with pytest.raises(DataError, match=r"126 \(two hands\) values but data.features_per_frame is 225"):
-        load_dataset(cfg(root))
+        load_dataset(cfg(root, "data.features_per_frame=225"))
 
 
 def test_empty_sign_folder_is_left_out_with_a_warning(tree):

@@ -170,3 +170,19 @@ def test_every_model_kind_exports_to_builtin_tflite(kind, extra, tmp_path):
     assert not [op for op in entry.ops if "flex" in op.lower()]
     reloaded = load_predictor(tmp_path / "m" / "lstm_model.h5")  # custom layers load back
     assert reloaded.model is not None
+
+
+def test_predict_on_tflite_never_imports_tensorflow(trained, tmp_path):
+    import subprocess
+    import sys
+
+    base, data, model = trained
+    report = export(model, ["tflite"], output=tmp_path)
+    code = ("import sys\nfrom signtrain.cli import main\nsys.argv = ['signtrain', 'predict', sys.argv[1], sys.argv[2], "
+            "'--json']\ntry:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "print('TF', any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code, report.entries[0].path, str(data / "a" / "2")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("TF False") and '"top_k"' in done.stdout
+    assert "Traceback" not in done.stderr and done.stderr.strip() == ""

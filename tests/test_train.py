@@ -176,7 +176,8 @@ def test_ctrl_c_stops_saves_and_exits_130_and_a_second_train_is_refused(small_tr
 
 
 def test_cli_train_errors_are_one_line(tmp_path, small_tree):
-    result = CliRunner().invoke(app, ["train", "--data", str(small_tree), "--output", str(tmp_path / "m")])
+    result = CliRunner().invoke(app, ["train", "--data", str(small_tree), "--output", str(tmp_path / "m"), "--set",
+                                      "data.features_per_frame=225"])
     assert result.exit_code == 1 and "data.features_per_frame=63" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "m" / "current").exists()
     result = CliRunner().invoke(app, ["train", "--set", "train.epochz=3"])

@@ -28,7 +28,7 @@ def test_json_report_schema_and_figures(tree):
     root = tree(signs=("a", "b"), sequences=12, frames=12, features=126)
     (root / "a" / "1" / "3.npy").unlink()
     np.save(root / "b" / "2" / "0.npy", np.zeros(126))
-    code, out, _ = run("validate-data", root, "--json")
+    code, out, _ = run("validate-data", root, "--json", "--set", "data.sequence_length=12")
     report = json.loads(out)
     s = report["summary"]
     assert {k: s[k] for k in ("signs", "sequences", "frames_min", "frames_median", "frames_max",
@@ -41,7 +41,10 @@ def test_json_report_schema_and_figures(tree):
     assert report["issues"] == [{"level": "warning", "kind": "missing_frames", "path": str(root / "a" / "1"),
                                  "message": "1 frame number(s) absent (3); zero-filled (data.missing_frame: zero)"}]
     assert code == 0
-    assert run("validate-data", root, "--json", "--strict")[0] == 1
+    assert run("validate-data", root, "--json", "--strict", "--set", "data.sequence_length=12")[0] == 1
+    padded = json.loads(run("validate-data", root, "--json")[1])  # 12 frames in 30 slots: mostly padding
+    assert any(i["kind"] == "length_fit" and "60% of the model's input is padding" in i["message"]
+               for i in padded["issues"])
 
 
 def test_errors_exit_1_and_are_listed(tree):

@@ -80,6 +80,29 @@ def examples(ds: SequenceDataset, per_kind: int = NAMED) -> list:
     return [i for kind in kinds for i in [x for x in ds.issues if x.kind == kind][:per_kind]]
 
 
+TRUNCATED_SHARE = 0.10  # of all real frames
+PADDED_SHARE = 0.5      # of the model's input
+
+
+def length_warnings(ds: SequenceDataset, cfg: DataConfig) -> list[str]:
+    """When data.sequence_length fits the recordings badly: many frames cut, or mostly padding."""
+    import numpy as np
+
+    warnings = []
+    frames = int(ds.lengths.sum())
+    truncated, padded = int(ds.defect("truncated_frames").sum()), int(ds.defect("padded_frames").sum())
+    if frames and truncated > TRUNCATED_SHARE * frames:
+        warnings.append(f"{truncated:,} of {frames:,} frames ({truncated / frames:.0%}) are cut at "
+                        f"data.sequence_length={cfg.sequence_length} (the longest recording has "
+                        f"{int(ds.lengths.max())}); raise data.sequence_length or set data.resample: true")
+    slots = len(ds) * cfg.sequence_length
+    if slots and padded > PADDED_SHARE * slots:
+        warnings.append(f"{padded / slots:.0%} of the model's input is padding (recordings have a median of "
+                        f"{np.median(ds.lengths):g} frames, data.sequence_length={cfg.sequence_length}); lower "
+                        f"data.sequence_length or set data.resample: true")
+    return warnings
+
+
 def describe(kind: str, cfg: DataConfig) -> str:
     frames = _frames(cfg)
     return frames[kind][0] if kind in frames else _RECORDINGS.get(kind, (kind.replace("_", " "),))[0]
