@@ -122,8 +122,11 @@ def guarded_save(state: TrainState, save: Callable[[], None], what: str, warn: C
         state.save_error = f"{what}: {exc.strerror or exc}"
 
 
-class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """EarlyStopping whose counters can be carried over from a resumed run."""
+class _Resumable:
+    """A Keras callback whose counters (FIELDS) are carried over from a resumed run: restored after
+    Keras resets them in on_train_begin, and snapshot for the resume state."""
+
+    FIELDS: tuple[str, ...] = ()
 
     def __init__(self, *args: Any, restored: Optional[dict] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -131,32 +134,20 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
     def on_train_begin(self, logs: Any = None) -> None:
         super().on_train_begin(logs)
-        if self.restored:
-            self.wait = self.restored["wait"]
-            self.best = self.restored["best"]
-            self.best_epoch = self.restored["best_epoch"]
+        for name, value in (self.restored or {}).items():
+            if name in self.FIELDS and value is not None:
+                setattr(self, name, value)
 
     def snapshot(self) -> dict:
-        return {"wait": self.wait, "best": _finite(self.best), "best_epoch": self.best_epoch}
+        return {name: _finite(getattr(self, name)) if name == "best" else getattr(self, name) for name in self.FIELDS}
 
 
-class ResumableReduceLR(keras.callbacks.ReduceLROnPlateau):
-    """ReduceLROnPlateau whose counters can be carried over from a resumed run."""
+class ResumableEarlyStopping(_Resumable, keras.callbacks.EarlyStopping):
+    FIELDS = ("wait", "best", "best_epoch")
 
-    def __init__(self, *args: Any, restored: Optional[dict] = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.restored = restored
 
-    def on_train_begin(self, logs: Any = None) -> None:
-        super().on_train_begin(logs)
-        if self.restored:
-            self.wait = self.restored["wait"]
-            if self.restored["best"] is not None:
-                self.best = self.restored["best"]
-            self.cooldown_counter = self.restored["cooldown_counter"]
-
-    def snapshot(self) -> dict:
-        return {"wait": self.wait, "best": _finite(self.best), "cooldown_counter": self.cooldown_counter}
+class ResumableReduceLR(_Resumable, keras.callbacks.ReduceLROnPlateau):
+    FIELDS = ("wait", "best", "cooldown_counter")
 
 
 class ResumeState(keras.callbacks.Callback):

@@ -14,6 +14,8 @@ from typing import Callable, List, Optional, TypeVar
 import typer
 
 from signtrain import __version__
+from signtrain.choices import EXPORT_FORMATS, QUANTIZE, SPLITS
+from signtrain.config import RECIPES
 from signtrain.errors import SigntrainError
 
 app = typer.Typer(
@@ -30,32 +32,15 @@ app.add_typer(config_app, name="config")
 T = TypeVar("T")
 
 
-class Split(str, Enum):
-    test = "test"
-    val = "val"
-    train = "train"
-    all = "all"
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A str Enum of a fixed value set that lives in the library, so the parser lists and checks it."""
+    return Enum(name, {v: v for v in values}, type=str)
 
 
-class Format(str, Enum):
-    tflite = "tflite"
-    saved_model = "saved_model"
-    keras = "keras"
-    onnx = "onnx"
-    all = "all"
-
-
-class Quantize(str, Enum):
-    none = "none"
-    float16 = "float16"
-    dynamic = "dynamic"
-    int8 = "int8"
-
-
-class Recipe(str, Enum):
-    base = "base"
-    best = "best"
-    optimized = "optimized"
+Split = _choices("Split", SPLITS)
+Format = _choices("Format", (*EXPORT_FORMATS, "all"))
+Quantize = _choices("Quantize", QUANTIZE)
+Recipe = _choices("Recipe", RECIPES)
 
 
 def examples(*lines: str) -> str:
@@ -350,9 +335,9 @@ def evaluate(
 def export(
     model: Path = typer.Argument(..., metavar="MODEL", help="Trained model (.h5 or .keras) with its .meta.json "
                                  "beside it."),
-    formats: List[Format] = typer.Option([Format.tflite], "--format", "-f", metavar="[tflite|saved_model|keras|onnx|all]",
+    formats: List[Format] = typer.Option(["tflite"], "--format", "-f", metavar="[tflite|saved_model|keras|onnx|all]",
                                          help="Format to write (repeatable; all = every one)."),
-    quantize: Quantize = typer.Option(Quantize.none, "--quantize", help="TFLite only: quantisation."),
+    quantize: Quantize = typer.Option("none", "--quantize", help="TFLite only: quantisation."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="Folder for the exported files "
                                           "(default: export/ in the model's run)."),
     data: Optional[str] = typer.Option(None, "--data", "-d", metavar="PATH", help="Check parity on this tree "
@@ -361,11 +346,10 @@ def export(
 ) -> None:
     """Export a trained model and prove each file matches it (parity on real sequences, latency)."""
     from signtrain import ui
-    from signtrain.export import FORMATS
     from signtrain.export import export as run_export
 
     def work() -> int:
-        names = list(FORMATS) if Format.all in formats else list(dict.fromkeys(f.value for f in formats))
+        names = list(EXPORT_FORMATS) if "all" in formats else list(dict.fromkeys(f.value for f in formats))
         console = ui.make_console(stderr=as_json)
         phases = ui.Phases(console)
         report = run_export(model, names, quantize.value, output, data, on_phase=phases)
@@ -374,8 +358,7 @@ def export(
             ui.print_json(report.to_dict())
         else:
             ui.render_export_report(report, console)
-        requested_only = [e for e in report.entries if e.note.startswith("skipped")] if Format.all not in formats \
-            else []
+        requested_only = [e for e in report.entries if e.note.startswith("skipped")] if "all" not in formats else []
         if requested_only:
             raise SigntrainError(f"--format {requested_only[0].format}: {requested_only[0].note}")
         return 1 if report.failed else 0
@@ -465,7 +448,7 @@ def config_keys(as_json: bool = JsonOpt) -> None:
 
 @config_app.command("init", epilog=examples("signtrain config init", "signtrain config init best my_recipe.yaml"))
 def config_init(
-    recipe: Recipe = typer.Argument(Recipe.base, help="The built-in recipe to start from."),
+    recipe: Recipe = typer.Argument("base", help="The built-in recipe to start from."),
     destination: Optional[Path] = typer.Argument(None, metavar="[FILE]", help="Where to write it "
                                                  "(default: <recipe>.yaml here)."),
     overwrite: bool = Flag("Replace an existing file.", "--overwrite"),

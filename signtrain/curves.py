@@ -39,8 +39,8 @@ def plot_curves(rows: list[dict], best_epoch: int, monitor: str, path: Path, tit
                        label=f"best {monitor} (epoch {best_epoch})")
         ax.set_title(name)
         ax.set_xlabel("epoch")
-        if name == "learning rate":
-            ax.set_yscale("log")
+        if name == "learning rate" and all(r.get("learning_rate", 0) > 0 for r in rows):
+            ax.set_yscale("log")  # a cosine schedule ends at 0, which a log scale cannot show
         if name == "accuracy":
             ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)

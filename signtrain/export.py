@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from signtrain import artifacts, metadata, runners
+from signtrain.choices import QUANTIZE
 from signtrain.data.assemble import FLOAT32_TINY
 from signtrain.errors import ConfigError, ModelError
 from signtrain.features import transform
@@ -34,7 +35,6 @@ from signtrain.heldout import held_out
 from signtrain.predictor import Predictor, load_predictor
 from signtrain.runtime import missing_modules, quiet_tensorflow
 
-QUANTIZE = ("none", "float16", "dynamic", "int8")
 # (max |probability difference|, minimum top-1 agreement) a file must meet, per mode
 THRESHOLDS = {"none": (1e-5, 1.0), "float16": (1e-2, 0.99), "dynamic": (5e-2, 0.95), "int8": (0.15, 0.90)}
 PARITY_SEQUENCES = 256

@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from signtrain.choices import SPLITS  # noqa: F401 - re-exported for evaluate
 from signtrain.config import replace
 from signtrain.data import SequenceDataset, fingerprint, load_dataset
 from signtrain.data import account as data_account
@@ -15,7 +16,6 @@ from signtrain.errors import DataError
 from signtrain.layouts import describe
 from signtrain.metadata import RunMetadata
 
-SPLITS = ("test", "val", "train", "all")
 
 
 def training_split(meta: RunMetadata, split: str, use_cache: bool = True) -> tuple[SequenceDataset, list[str]]:

@@ -178,3 +178,10 @@ def test_phases_on_a_terminal_and_in_a_pipe():
     live("loading the model")
     live.stop()
     assert "loading the model…" in terminal.getvalue()
+
+
+def test_the_listed_choices_are_the_library_s():
+    from signtrain.choices import EXPORT_FORMATS
+    from signtrain.export import FORMATS
+
+    assert tuple(FORMATS) == EXPORT_FORMATS

@@ -116,7 +116,11 @@ def test_multi_worker_two_processes_only_the_chief_writes(data, tmp_path):
 
 
 def test_mixed_precision_is_refused_on_a_cpu(data, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "signtrain", "train", "--data", str(data), "--output",
-                           str(tmp_path / "m"), "--set", "train.mixed_precision=true"],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "helps only on a GPU" in done.stderr and "Traceback" not in done.stderr
+    from typer.testing import CliRunner
+
+    from signtrain.cli import app
+
+    done = CliRunner().invoke(app, ["train", "--data", str(data), "--output", str(tmp_path / "m"), "--set",
+                                    "train.mixed_precision=true"])
+    assert done.exit_code == 2 and "helps only on a GPU" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "m").exists()

@@ -53,7 +53,7 @@ def test_every_format_reloads_and_matches_keras(trained, tmp_path):
     assert (tmp_path / "labels.txt").read_text().split() == ["a", "b", "c"]
     # signtrain predict with each exported file on held-out recordings: the Keras model's answer
     test_sources = json.loads((base / "models" / "lstm_model.meta.json").read_text())["split"]["test_sources"]
-    for source in test_sources[:3]:
+    for source in test_sources[:1]:
         want = json.loads(runner.invoke(app, ["predict", str(model), str(data / source), "--json", "--top-k",
                                               "3"]).stdout)["top_k"]
         for entry in report.entries:
@@ -74,7 +74,7 @@ def test_base_architecture_converts_to_builtin_ops_only(tmp_path):
     assert "WHILE" in entry.ops and not [op for op in entry.ops if "flex" in op.lower()]
 
 
-def test_int8_calibrates_on_training_sequences(trained, tmp_path, monkeypatch):
+def test_int8_calibrates_on_training_sequences(trained, tmp_path, monkeypatch, capfd):
     base, _, model = trained
     seen = {}
     original = export_module._convert_tflite
@@ -92,6 +92,8 @@ def test_int8_calibrates_on_training_sequences(trained, tmp_path, monkeypatch):
     train_size = json.loads((base / "models" / "metrics.json").read_text())["train_sequences"]
     assert len(calibration) == train_size and calibration.shape[1:] == (10, 126)  # the training split, raw
     assert np.abs(calibration).max() > 0
+    noise = capfd.readouterr().err
+    assert "Statistics for quantized inputs" not in noise and "WARNING" not in noise  # the converter kept quiet
 
 
 def test_failed_parity_exits_1_and_writes_nothing(trained, tmp_path, monkeypatch):

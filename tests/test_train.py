@@ -172,6 +172,7 @@ def test_ctrl_c_stops_saves_and_exits_130_and_a_second_train_is_refused(small_tr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["interrupted"] is True and 3 <= metrics["epochs_run"] < 100000
     assert (out / "lstm_model.h5").is_file() and (out / "lstm_model.meta.json").is_file()
+    assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"  # drawn after Ctrl-C too
     assert len(runs.list_runs(out)) == 1
 
 

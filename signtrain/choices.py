@@ -1,0 +1,6 @@
+"""The fixed value sets of the command line, in one place: the library checks against them and the
+CLI lists them in --help (without importing the heavier modules that use them)."""
+
+SPLITS = ("test", "val", "train", "all")
+EXPORT_FORMATS = ("tflite", "saved_model", "keras", "onnx")
+QUANTIZE = ("none", "float16", "dynamic", "int8")
