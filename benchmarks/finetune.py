@@ -64,6 +64,8 @@ def main() -> None:
     parser.add_argument("--budgets", type=int, nargs="+", default=[20, 60])
     parser.add_argument("--base-epochs", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--factors", type=float, nargs="+", default=[0.1, 1.0],
+                        help="train.init_lr_factor values to try on the --init side")
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"{DATA} absent")
@@ -87,11 +89,14 @@ def main() -> None:
         base_meta = metadata.load(tmp / "base" / "lstm_model.h5")
         rows = []
         for budget in args.budgets:
-            scratch = train(config(DATA, tmp / f"scratch{budget}", args.seed, *order, f"train.epochs={budget}"))
-            tuned = train(config_for(base_meta, config(DATA, tmp / f"init{budget}", args.seed,
-                                                       f"train.epochs={budget}")), init=base_meta)
-            for label, result, folder in (("from scratch", scratch, f"scratch{budget}"),
-                                          ("--init 6-sign model", tuned, f"init{budget}")):
+            runs = [("from scratch", train(config(DATA, tmp / f"scratch{budget}", args.seed, *order,
+                                                  f"train.epochs={budget}")), f"scratch{budget}")]
+            for factor in args.factors:
+                folder = f"init{budget}-{factor}"
+                tuned = train(config_for(base_meta, config(DATA, tmp / folder, args.seed, f"train.epochs={budget}",
+                                                           f"train.init_lr_factor={factor}")), init=base_meta)
+                runs.append((f"--init 6-sign model, init_lr_factor {factor:g}", tuned, folder))
+            for label, result, folder in runs:
                 scores = per_group(tmp / folder / "lstm_model.h5", old)
                 rows.append((budget, label, scores, result.train_seconds))
                 print(f"  {budget} epochs, {label}: {scores['all']:.3f} (old {scores['old']:.3f}, new "

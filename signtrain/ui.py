@@ -320,25 +320,25 @@ def render_train_summary(result: Any, console: Console) -> None:
 
 
 def render_runs(runs: list, out: str, console: Console) -> None:
-    """signtrain runs: one row per run, the current one marked."""
+    """signtrain runs: one row per run (its id is its date and time, and its folder name), the current one marked."""
     import os
 
     if not runs:
         console.print(f"No runs in {out}.", markup=False)
         return
     table = Table(title=f"Runs in {out}")
-    for column in ("", "id", "status", "created", "data", "signs", "epochs", "test acc", "path"):
+    for column in ("", "id", "status", "data", "signs", "epochs", "test acc"):
         table.add_column(column, justify="right" if column in ("signs", "epochs", "test acc") else "left",
-                         no_wrap=column in ("id", "status", "created"))
+                         no_wrap=column in ("id", "status"))
     for run in runs:
         r = run.to_dict()
         data = os.path.basename(str(r["data"]).rstrip("/")) if r["data"] else "—"
-        table.add_row("*" if r["current"] else "", r["id"], r["status"], r["created"] or "—", data,
-                      str(r["signs"] or "—"), str(r["epochs"] or 0), percent(r["test_accuracy"]),
-                      os.path.relpath(r["path"]), style="bold" if r["current"] else "")
+        table.add_row("*" if r["current"] else "", r["id"], r["status"], data, str(r["signs"] or "—"),
+                      str(r["epochs"] or 0), percent(r["test_accuracy"]), style="bold" if r["current"] else "")
     console.print(table)
-    console.print("* = the run the output folder shows (its files are the aliases at its top level); "
-                  "unfinished runs continue with signtrain train --resume", markup=False, style="dim")
+    console.print(f"Each run is the folder {os.path.join(out, 'runs', '<id>')}; * = the run {out} shows (the files at "
+                  f"its top level); unfinished runs continue with signtrain train --resume", markup=False,
+                  style="dim", soft_wrap=True)
 
 
 # ---------------------------------------------------------------- evaluation
