@@ -266,9 +266,11 @@ FRAME_DEFECTS = [  # (writer, the reason the report gives)
 ]
 
 CASES: list[Case] = []
+TRAIN_TOO = {"garbage", "truncated", "pickled", "short", "fifo", "device", "nan", "huge", "giant"}
 for writer, why in FRAME_DEFECTS:
     CASES.append(Case(f"validate-{writer.__name__}", validate(lambda t, w=writer: rel(frame(t, w)), why=why), 1))
-    CASES.append(Case(f"train-{writer.__name__}", train_on(lambda t, w=writer: rel(frame(t, w)), why), 1))
+    if writer.__name__ in TRAIN_TOO:  # train goes through the same readers: one of each kind of reason
+        CASES.append(Case(f"train-{writer.__name__}", train_on(lambda t, w=writer: rel(frame(t, w)), why), 1))
 def huge126(p): np.save(p, np.full(126, 1e300))
 
 

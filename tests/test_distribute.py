@@ -49,7 +49,10 @@ def data(tmp_path_factory):
 
 
 def test_mirrored_over_two_logical_cpus_matches_a_single_device_run(data, tmp_path):
-    single = _run_script(1, _overrides(), data, tmp_path / "single")
+    from signtrain.config import load_config
+    from signtrain.train import train
+
+    single = train(load_config(None, _overrides(), data=str(data), output=str(tmp_path / "single"))).metrics
     mirrored = _run_script(2, _overrides("train.distribute=mirrored", "train.devices=['/cpu:0', '/cpu:1']"),
                            data, tmp_path / "mirrored")
     assert (single["replicas"], mirrored["replicas"]) == (1, 2) and mirrored["distribute"] == "mirrored"

@@ -217,6 +217,23 @@ def data(tmp_path_factory):
             write_tree(base / "wxyz", signs=("w", "x", "y", "z"), sequences=12, frames=10, features=63, seed=1))
 
 
+@pytest.fixture(scope="module")
+def abc_run(data, tmp_path_factory):
+    """An output folder holding one finished run on signs a, b, c (trained once, copied per test)."""
+    from signtrain.train import train
+
+    out = tmp_path_factory.mktemp("abc") / "models"
+    train(tiny_config(data[0], out, features=63, epochs=2))
+    return out
+
+
+def previous(abc_run, out):
+    import shutil
+
+    shutil.copytree(abc_run, out, symlinks=True)
+    return out
+
+
 def _train_args(data, out, epochs, *extra):
     args = ["train", "--quiet", "--data", str(data), "--output", str(out), "--set", f"train.epochs={epochs}",
             "--set", "data.features_per_frame=63", "--set", "data.sequence_length=10", *extra]
@@ -244,13 +261,13 @@ def _shows(out: Path) -> tuple[str, ...]:
 
 
 @pytest.mark.slow
-def test_killed_trainings_leave_the_previous_run_and_resume(data, tmp_path):
+def test_killed_trainings_leave_the_previous_run_and_resume(data, abc_run, tmp_path):
     from signtrain.resume import resume_config
     from signtrain.train import train
 
     abc, wxyz = data
-    out = tmp_path / "models"
-    first = train(tiny_config(abc, out, features=63, epochs=2))
+    out = previous(abc_run, tmp_path / "models")
+    first = runs.list_runs(out)[0]
     reference = _shows(out)
     assert reference == ("a", "b", "c")
     for fault, shown in (("commit:after-switch", ("w", "x", "y", "z")), ("replace:lstm_model.h5", ("w", "x", "y", "z"))):
@@ -268,7 +285,7 @@ def test_killed_trainings_leave_the_previous_run_and_resume(data, tmp_path):
     assert resumed.epochs_run == 3 and _shows(out) == ("w", "x", "y", "z")
     assert [r.status for r in runs.list_runs(out)] == ["complete"] * 3
     assert runs.current_run(out).name == resumed.run_id == target.id
-    assert (runs.current_run(out).parent / first.run_id / "lstm_model.h5").is_file()  # nothing lost
+    assert (runs.current_run(out).parent / first.id / "lstm_model.h5").is_file()  # nothing lost
 
 
 @pytest.mark.slow
@@ -283,12 +300,9 @@ def test_ctrl_c_during_the_final_save_commits_and_exits_130(data, tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_at_start_up_writes_nothing(data, tmp_path):
-    from signtrain.train import train
-
+def test_ctrl_c_at_start_up_writes_nothing(data, abc_run, tmp_path):
     abc, wxyz = data
-    out = tmp_path / "models"
-    train(tiny_config(abc, out, features=63, epochs=1))
+    out = previous(abc_run, tmp_path / "models")
     proc = _spawn(_train_args(wxyz, out, 100000))
     assert proc.stdout.readline().startswith("loading TensorFlow")
     proc.send_signal(signal.SIGINT)
@@ -300,12 +314,9 @@ def test_ctrl_c_at_start_up_writes_nothing(data, tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_refuses_another_data_path_or_model(data, tmp_path, monkeypatch):
+def test_resume_refuses_another_data_path_or_model(data, abc_run, tmp_path):
     abc, wxyz = data
-    out = tmp_path / "models"
-    from signtrain.train import train
-
-    train(tiny_config(abc, out, features=63, epochs=1))
+    out = previous(abc_run, tmp_path / "models")
     result = runner.invoke(app, ["train", "--resume", "--output", str(out), "--data", str(wxyz)])
     assert result.exit_code == 2 and "data.path cannot change" in result.stderr
     result = runner.invoke(app, ["train", "--resume", "--output", str(out), "--set", "model.units=[16]"])
@@ -325,15 +336,14 @@ def _full_disk_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_disk_full_and_read_only_keep_the_previous_run(data, tmp_path, monkeypatch):
+def test_disk_full_and_read_only_keep_the_previous_run(data, abc_run, tmp_path, monkeypatch):
     import errno
 
     from signtrain.train import train
 
     abc, wxyz = data
     mount = _full_disk_folder(tmp_path)
-    out = (mount or tmp_path) / "models"
-    train(tiny_config(abc, out, features=63, epochs=1))
+    out = previous(abc_run, (mount or tmp_path) / "models")
     messages = []
 
     class Listen:
