@@ -21,7 +21,7 @@ def test_adding_signs_keeps_the_old_signs_predictions(tmp_path):
 
     old = write_tree(tmp_path / "old", signs=("a", "b", "c"), sequences=12, frames=8, features=63, seed=3)
     more = write_tree(tmp_path / "more", signs=("a", "b", "c", "d"), sequences=12, frames=8, features=63, seed=3)
-    first = train(tiny_config(old, tmp_path / "m1", "train.learning_rate=0.01", frames=8, epochs=25))
+    first = train(tiny_config(old, tmp_path / "m1", "train.learning_rate=0.02", frames=8, epochs=12))
     assert first.test_accuracy == 1.0
     meta = metadata.load(tmp_path / "m1" / "lstm_model.h5")
     config = config_for(meta, tiny_config(more, tmp_path / "m2", "train.learning_rate=0.01", frames=8, epochs=5))

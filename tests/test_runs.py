@@ -270,11 +270,11 @@ def test_killed_trainings_leave_the_previous_run_and_resume(data, abc_run, tmp_p
     first = runs.list_runs(out)[0]
     reference = _shows(out)
     assert reference == ("a", "b", "c")
-    for fault, shown in (("commit:after-switch", ("w", "x", "y", "z")), ("replace:lstm_model.h5", ("w", "x", "y", "z"))):
-        proc = _spawn(_train_args(wxyz, out, 2), fault)
-        _, err = proc.communicate(timeout=180)
-        assert proc.returncode == -signal.SIGKILL, err[-2000:]
-        assert _shows(out) == shown
+    # (every named instant of the save is killed above, without TensorFlow; here a real training dies in it)
+    proc = _spawn(_train_args(wxyz, out, 2), "replace:lstm_model.h5")
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == -signal.SIGKILL, err[-2000:]
+    assert _shows(out) == ("a", "b", "c")
     # the run killed in its final save left its resume state: --resume continues it and finishes
     unfinished = [r for r in runs.list_runs(out) if r.status == "unfinished"]
     assert len(unfinished) == 1 and unfinished[0].epochs_done == 2
@@ -283,7 +283,7 @@ def test_killed_trainings_leave_the_previous_run_and_resume(data, abc_run, tmp_p
     config = resume_config(target, ["train.epochs=3"], None, str(out))
     resumed = train(config, resume=target)
     assert resumed.epochs_run == 3 and _shows(out) == ("w", "x", "y", "z")
-    assert [r.status for r in runs.list_runs(out)] == ["complete"] * 3
+    assert [r.status for r in runs.list_runs(out)] == ["complete"] * 2
     assert runs.current_run(out).name == resumed.run_id == target.id
     assert (runs.current_run(out).parent / first.id / "lstm_model.h5").is_file()  # nothing lost
 
