@@ -482,6 +482,10 @@ def build_config(tree: dict[str, Any], source: str = "config") -> Config:
         built[name] = _build_section(name, sections[name], raw, source)
     config = Config(**built)
     _check_model(config.model, source)
+    if config.data.signs and len(set(config.data.signs)) != len(config.data.signs):
+        twice = sorted({s for s in config.data.signs if config.data.signs.count(s) > 1})
+        raise ConfigError(f"{source}: data.signs lists {', '.join(twice)} more than once; list each sign once")
+    _check_output_names(config.output, source)
     if config.data.csv_columns is not None and not _COLUMNS.match(config.data.csv_columns.strip()):
         raise ConfigError(f"{source}: data.csv_columns = {config.data.csv_columns!r} is not start:stop; write e.g. "
                           f"'2:' (drop two leading values), ':128' or '2:128'")
@@ -495,6 +499,20 @@ def build_config(tree: dict[str, Any], source: str = "config") -> Config:
 
 
 _COLUMNS = re.compile(r"^-?\d*:-?\d*$")
+_PLAIN_NAME = re.compile(r"^[^/\\\0]+$")
+
+
+def _check_output_names(output: "OutputConfig", source: str) -> None:
+    """The files of a run are named inside its folder: plain names, with the suffixes their writers need."""
+    suffixes = {"model_file": (".h5", ".keras"), "checkpoint_file": (".h5", ".keras"), "preprocess_file": (".npz",),
+                "log_dir": ("",)}
+    for key, allowed in suffixes.items():
+        name = getattr(output, key)
+        if not _PLAIN_NAME.match(name) or name in (".", "..") or name.startswith("."):
+            raise ConfigError(f"{source}: output.{key} = {name!r} must be a plain name (no folders, not hidden); it "
+                              f"names a file inside the run folder")
+        if allowed != ("",) and not name.endswith(allowed):
+            raise ConfigError(f"{source}: output.{key} = {name!r} must end in {' or '.join(allowed)}")
 
 
 def load_config(path: Optional[Path] = None, overrides: Optional[list[str]] = None,

@@ -360,6 +360,12 @@ _cases(
                                          "data.csv_columns"), 2),
     Case("sequence-length-too-large", lambda t: (["validate-data", str(base(t)), "--no-cache", "--set",
                                                   "data.sequence_length=2000000000"], "data.sequence_length"), 2),
+    Case("output-file-escapes-the-run", lambda t: (["train", "--data", str(base(t)), "--set",
+                                                    "output.model_file=../evil.h5"], "output.model_file"), 2),
+    Case("output-file-suffix", lambda t: (["train", "--data", str(base(t)), "--set", "output.model_file=model.txt"],
+                                          "must end in .h5 or .keras"), 2),
+    Case("signs-listed-twice", lambda t: (["validate-data", str(base(t)), "--set", "data.signs=[a, b, a]"],
+                                          "data.signs lists a more than once"), 2),
     Case("example-data-features", lambda t: (["example-data", str(t / "ex"), "--features", "100"], "--features"), 2),
     Case("unknown-key", _args("validate-data", ".", "--set", "data.sequense_length=3"), 2),
     Case("config-not-yaml", lambda t: after((t / "c.yaml").write_text("data: [1, 2\n"), (
