@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, Optional, Protocol
 
 import numpy as np
-import yaml
 
 from signtrain import artifacts, metadata, runs
 from signtrain.artifacts import RunPaths
-from signtrain.config import Config, replace
+from signtrain.config import Config, replace, to_yaml
 from signtrain.curves import write_curves
 from signtrain.data import SequenceDataset, fingerprint, load_dataset
 from signtrain.data import account as data_account
@@ -228,8 +227,7 @@ def _write_start(run: runs.RunWriter, config: Config, prepared: Prepared, resume
     """The run's resolved config (data.path absolute, so it resumes from anywhere) and what it trains on."""
     ds = prepared.dataset
     resolved = replace(config, data={"path": str(Path(config.data.path).resolve())})
-    artifacts.write_text(run.path(runs.CONFIG), yaml.safe_dump(resolved.to_dict(), sort_keys=False,
-                                                               allow_unicode=True))
+    artifacts.write_text(run.path(runs.CONFIG), to_yaml(resolved))
     start = runs.read_json(run.path("start.json")) if resume is not None and resume.status == "unfinished" else None
     artifacts.write_json(run.path("start.json"), start or {
         "created": time.strftime("%Y-%m-%d %H:%M:%S"), "name": run.name, "data": str(Path(ds.root).resolve()),
