@@ -121,9 +121,9 @@ class TimedDisplay:
         self.t0 = time.perf_counter()
         self.__getattr__("on_epoch_begin")(epoch)
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch, logs, state=None):
         self.epoch_times.append(time.perf_counter() - self.t0)
-        self.__getattr__("on_epoch_end")(epoch, logs)
+        self.__getattr__("on_epoch_end")(epoch, logs, state)
 
 
 class TestClock(keras.callbacks.Callback):

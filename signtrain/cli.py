@@ -314,12 +314,11 @@ def evaluate(
 
     def work() -> int:
         console = ui.make_console(stderr=as_json)
-        phases = ui.Phases(console)
-        report = run_evaluation(model, data, split.value if split else None, use_cache=not no_cache,
-                                on_phase=phases)
-        phases("writing the report")
-        write_report(report, output or default_output(model))
-        phases.stop()
+        with ui.Phases(console) as phases:
+            report = run_evaluation(model, data, split.value if split else None, use_cache=not no_cache,
+                                    on_phase=phases)
+            phases("writing the report")
+            write_report(report, output or default_output(model))
         if as_json:
             ui.print_json(report.to_dict())
         else:
@@ -351,9 +350,8 @@ def export(
     def work() -> int:
         names = list(EXPORT_FORMATS) if "all" in formats else list(dict.fromkeys(f.value for f in formats))
         console = ui.make_console(stderr=as_json)
-        phases = ui.Phases(console)
-        report = run_export(model, names, quantize.value, output, data, on_phase=phases)
-        phases.stop()
+        with ui.Phases(console) as phases:
+            report = run_export(model, names, quantize.value, output, data, on_phase=phases)
         if as_json:
             ui.print_json(report.to_dict())
         else:

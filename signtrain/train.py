@@ -41,6 +41,17 @@ class Listener(Protocol):
     def on_epoch_end(self, epoch: int, logs: dict, state: Any) -> None: ...
     def on_train_end(self) -> None: ...
     def on_message(self, text: str) -> None: ...
+    def on_close(self) -> None: ...
+
+
+class _Closing:
+    """contextlib.closing for a listener: on_close() however the run ends (a spinner must not outlive it)."""
+
+    def __init__(self, listener: Any) -> None:
+        self.listener = listener
+
+    def close(self) -> None:
+        self.listener.on_close()
 
 
 class _Silent:
@@ -192,7 +203,7 @@ def train(config: Config, listener: Optional[Listener] = None, resume: Optional[
 
     listener = listener or _Silent()
     scope = contextlib.nullcontext(interrupt) if interrupt is not None else InterruptScope(listener.on_message)
-    with scope as interrupt:
+    with scope as interrupt, contextlib.closing(_Closing(listener)):
         interrupt.say = listener.on_message
         chief = is_chief(config.train)
         if not chief:

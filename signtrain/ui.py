@@ -178,6 +178,12 @@ class Phases:
             self._status.stop()
             self._status = None
 
+    def __enter__(self) -> "Phases":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()  # also on an error: a spinner must not outlive its command
+
 
 def format_metric(name: str, value: Optional[float]) -> str:
     return percent(value) if "accuracy" in name else _loss(value)
@@ -264,6 +270,9 @@ class TrainingDisplay:
 
     def on_message(self, text: str) -> None:
         self.console.print(Text(text, style="bold yellow"))
+
+    def on_close(self) -> None:
+        self.on_train_end()
 
     # -- rendering
     def metrics_line(self, logs: dict) -> str:

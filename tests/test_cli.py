@@ -185,3 +185,17 @@ def test_the_listed_choices_are_the_library_s():
     from signtrain.export import FORMATS
 
     assert tuple(FORMATS) == EXPORT_FORMATS
+
+
+def test_no_spinner_outlives_its_run():
+    """A live status redirects stdout while it runs; the display must hand it back when the run ends."""
+    import sys
+
+    stdout = sys.stdout
+    display = ui.TrainingDisplay(Console(file=io.StringIO(), width=80, force_terminal=True), live=True)
+    display.on_phase("saving the run")
+    display.on_close()
+    assert sys.stdout is stdout
+    with ui.Phases(Console(file=io.StringIO(), width=80, force_terminal=True), live=True) as phases:
+        phases("converting to tflite")
+    assert sys.stdout is stdout
