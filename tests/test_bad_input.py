@@ -291,6 +291,8 @@ _cases(
                                              "--no-cache"], "timestamps?"), 0),
     Case("one-stray-huge-frame-number", lambda t: (["validate-data", str(frames_renamed(
         t, lambda i: 99999999 if i == 7 else i)), "--no-cache"], "0 to 99999999"), 0),
+    Case("frame-numbered-from-a-large-offset-with-a-gap", lambda t: (["validate-data", str(frames_renamed(
+        t, lambda i: 1700000000000 + i + (i >= 4))), "--no-cache"], "1 frame number(s) absent (1700000000004)"), 0),
     Case("missing-frames-named", lambda t: (lambda r: (["validate-data", str(r), "--no-cache"],
                                                        "1 frame number(s) absent (3)"))(
         frames_renamed(t, lambda i: i + 1 if i >= 3 else i)), 0),

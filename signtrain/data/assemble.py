@@ -53,24 +53,20 @@ def flush_subnormals(frames: np.ndarray) -> np.ndarray:
     return np.where(tiny, np.float32(0), frames).astype(np.float32, copy=False) if tiny.any() else frames
 
 
-def frame_slots(indices: np.ndarray, limit: int) -> tuple[np.ndarray, int, bool]:
+def frame_slots(indices: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray, bool]:
     """Where each present frame goes in time: frame numbers give the ORDER, never an array size.
-    -> (slot per frame, missing frames, sparse).  Gaps up to `limit` frames in all are missing
-    frames (filled or skipped by data.missing_frame); a numbering far sparser than that
+    -> (slot per frame, the absent frame numbers, sparse).  Gaps up to `limit` frames in all are
+    missing frames (filled or skipped by data.missing_frame); a numbering far sparser than that
     (millisecond timestamps, a stray 99999999.npy) keeps the frames in order, unfilled."""
     n = len(indices)
+    none = np.zeros(0, np.int64)
     if n == 0:
-        return indices, 0, False
+        return indices, none, False
     start = 0 if indices[0] <= limit else int(indices[0])
-    holes = int(indices[-1]) - start + 1 - n
-    if holes <= limit:
-        return indices - start, holes, False
-    return np.arange(n), 0, True
-
-
-def _action(cfg: DataConfig) -> str:
-    return {"zero": "zero-filled", "skip": "left out", "drop_sequence": "its recording dropped",
-            "error": "stops training"}[cfg.bad_frame] + f" (data.bad_frame: {cfg.bad_frame})"
+    if int(indices[-1]) - start + 1 - n > limit:
+        return np.arange(n), none, True
+    # at most n + limit numbers from where the numbering starts: never from 0 under a large offset
+    return indices - start, np.setdiff1d(np.arange(start, int(indices[-1]) + 1), indices), False
 
 
 def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: np.ndarray,
@@ -79,7 +75,8 @@ def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: 
     Every unreadable, wrong-length and non-finite frame is counted and (with a log) named."""
     log = log if log is not None else IssueLog()
     n = len(raw.indices)
-    slots, holes, sparse = frame_slots(raw.indices, max(n, cfg.sequence_length))
+    slots, absent, sparse = frame_slots(raw.indices, max(n, cfg.sequence_length))
+    holes = len(absent)
     if sparse:
         log.add("warning", "sparse_numbering", raw.source,
                 f"frame numbers run from {raw.indices[0]} to {raw.indices[-1]} for {n} frames (timestamps?); the "
@@ -112,10 +109,8 @@ def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: 
                 frames[slot] = vector
     counts[_COL["missing_frames"]] = holes
     if holes:
-        gaps = np.setdiff1d(np.arange(int(raw.indices[0]) if len(slots) and slots[0] else 0, int(raw.indices[-1]) + 1),
-                            raw.indices)[:5] if not sparse else []
         log.add("warning", "missing_frames", raw.source,
-                f"{holes} frame number(s) absent ({', '.join(map(str, gaps))}{', …' if holes > len(gaps) else ''}); "
+                f"{holes} frame number(s) absent ({', '.join(map(str, absent[:5]))}{', …' if holes > 5 else ''}); "
                 + ("zero-filled (data.missing_frame: zero)" if fill else "closed up (data.missing_frame: skip)"))
     if bad.any() and cfg.bad_frame == "drop_sequence":
         return None
