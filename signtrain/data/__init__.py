@@ -12,7 +12,7 @@ import numpy as np
 
 from signtrain.config import DataConfig
 from signtrain.data import account, cache
-from signtrain.data.assemble import IssueLog, apply_frame_policies, assemble, vector_length_histogram
+from signtrain.data.assemble import IssueLog, assemble, sequence_frames, vector_length_histogram
 from signtrain.data.dataset import DEFECT_KINDS, Issue, RawTree, SequenceDataset
 from signtrain.errors import DataError
 from signtrain.layouts import describe
@@ -148,19 +148,10 @@ def usable_sequences(cfg: DataConfig) -> tuple[RawTree, list[tuple[int, str, np.
     log = IssueLog(tree.issues)
     out, defects, digests = [], [], []
     for raw, sign, source in zip(tree.raws, tree.signs, tree.sources):
-        counts = np.zeros(len(DEFECT_KINDS), dtype=np.int32)
-        if raw.error:
-            log.add("error" if cfg.bad_frame == "error" else "warning", "unreadable_file", source, raw.error)
-            continue
-        raw.source = raw.source or source
-        frames = apply_frame_policies(raw, width, cfg, counts, log)
-        defects.append(counts)
-        if frames is None:
-            log.add("warning", "dropped_sequence", source, "holds an unreadable or wrong-length frame; left out")
-        elif not len(frames):
-            log.add("warning", "empty_sequence", source, "no usable frame left after the frame policies; left out")
-        else:
+        frames, counts = sequence_frames(raw, source, width, cfg, log)
+        if frames is not None:
             out.append((sign, source, frames))
+            defects.append(counts)
             digests.append(raw.digest)
     summary = SequenceDataset(X=np.zeros((len(out), 0, width), np.float32), lengths=np.array(
         [len(f) for _, _, f in out], np.int32), y=np.array([s for s, _, _ in out], np.int32), labels=tree.labels,

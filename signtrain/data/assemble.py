@@ -185,29 +185,37 @@ def check_memory(sequences: int, length: int, width: int, longest: int, copies: 
                           f"set data.resample: true")
 
 
+def sequence_frames(raw: RawSequence, source: str, width: int, cfg: DataConfig,
+                    log: IssueLog) -> tuple[Optional[np.ndarray], np.ndarray]:
+    """One recording through the frame policies -> (its frames, or None when it is left out with the
+    reason logged; its defect counts).  Shared by assemble (train, evaluate) and convert."""
+    counts = np.zeros(len(DEFECT_KINDS), dtype=np.int32)
+    if raw.error:
+        action = "" if cfg.bad_frame == "error" else f"; recording left out (data.bad_frame: {cfg.bad_frame})"
+        log.add("error" if cfg.bad_frame == "error" else "warning", "unreadable_file", source, raw.error + action)
+        return None, counts
+    raw.source = raw.source or source
+    frames = apply_frame_policies(raw, width, cfg, counts, log)
+    if frames is None:
+        log.add("warning", "dropped_sequence", source,
+                "holds an unreadable or wrong-length frame; left out (data.bad_frame: drop_sequence)")
+        return None, counts
+    if len(frames) == 0:
+        log.add("warning", "empty_sequence", source, "no usable frame left after the frame policies; left out")
+        return None, counts
+    return frames, counts
+
+
 def assemble(raws: list[RawSequence], signs: list[int], sources: list[str], labels: list[str],
              width: int, cfg: DataConfig, issues: list[Issue], groups: Optional[list[str]] = None) -> SequenceDataset:
     """Apply policies and padding to every raw sequence -> SequenceDataset (issue_counts exact)."""
     T = cfg.sequence_length
     log = IssueLog(issues)
     kept = []
-    file_level = "error" if cfg.bad_frame == "error" else "warning"
     for k, (raw, sign, source) in enumerate(zip(raws, signs, sources)):
-        counts = np.zeros(len(DEFECT_KINDS), dtype=np.int32)
-        if raw.error:
-            action = "" if cfg.bad_frame == "error" else f"; recording left out (data.bad_frame: {cfg.bad_frame})"
-            log.add(file_level, "unreadable_file", source, raw.error + action)
-            continue
-        raw.source = raw.source or source
-        frames = apply_frame_policies(raw, width, cfg, counts, log)
-        if frames is None:
-            log.add("warning", "dropped_sequence", source,
-                    "holds an unreadable or wrong-length frame; left out (data.bad_frame: drop_sequence)")
-            continue
-        if len(frames) == 0:
-            log.add("warning", "empty_sequence", source, "no usable frame left after the frame policies; left out")
-            continue
-        kept.append((frames, sign, source, counts, raw.digest, groups[k] if groups else None))
+        frames, counts = sequence_frames(raw, source, width, cfg, log)
+        if frames is not None:
+            kept.append((frames, sign, source, counts, raw.digest, groups[k] if groups else None))
 
     check_memory(len(kept), T, width, max((len(item[0]) for item in kept), default=0))
     n = len(kept)
