@@ -305,7 +305,9 @@ def _write_export_metadata(predictor: Predictor, checked: Path, final: Path, fmt
         "format": fmt.name, "file": final.name, "quantize": mode,
         "normalization_in_graph": fmt.baked,
         "source": {"run_id": predictor.meta.run_id, "model_file": predictor.path.name,
-                   "model_sha256": artifacts.file_digest(predictor.path)},
+                   # checked against the model file when the metadata was loaded: no second read of it
+                   "model_sha256": (predictor.meta.raw.get("files") or {}).get(predictor.path.name)
+                   or artifacts.file_digest(predictor.path)},
         "input": {"name": "landmarks", "shape": [1 if fmt.name == "tflite" else None,
                                                  predictor.sequence_length, predictor.feature_length],
                   "dtype": "float32", "meaning": "raw landmark frames; all-zero frames count as missing"},

@@ -67,6 +67,7 @@ class Prepared:
     normalizer: Normalizer
     X: Optional[np.ndarray]  # model inputs (features, normalised, padding at 0); None when streaming
     summary: dict
+    fingerprint: str         # of the data as read: recorded by the run, checked on resume
 
     def features(self, raw: np.ndarray) -> np.ndarray:
         return self.normalizer.apply(transform_numpy(raw, self.spec))
@@ -142,7 +143,7 @@ def prepare(config: Config, init: Any = None) -> Prepared:
     X = None if features is None else normalizer.apply(features)
     summary = dataset_summary(ds, split, config.data)
     summary["model_features"] = spec.output_length
-    return Prepared(ds, split, spec, normalizer, X, summary)
+    return Prepared(ds, split, spec, normalizer, X, summary, fingerprint(ds, config.data))
 
 
 # ---------------------------------------------------------------- model and optimiser
@@ -243,7 +244,7 @@ def _write_start(run: runs.RunWriter, config: Config, prepared: Prepared, resume
     artifacts.write_json(run.path("start.json"), start or {
         "created": time.strftime("%Y-%m-%d %H:%M:%S"), "name": run.name, "data": str(Path(ds.root).resolve()),
         "signs": len(ds.labels), "labels": ds.labels, "feature_length": ds.feature_length,
-        "fingerprint": fingerprint(ds, config.data),
+        "fingerprint": prepared.fingerprint,
         "resumed_from": resume.id if resume is not None else None})
 
 
@@ -258,7 +259,7 @@ def _check_same_data(resume: runs.RunInfo, run: runs.RunWriter, prepared: Prepar
     if start.get("feature_length") not in (None, ds.feature_length):
         raise ConfigError(f"--resume {resume.id}: data.features_per_frame differs ({ds.feature_length} now, "
                           f"{start['feature_length']} in the run); train a new run")
-    if start.get("fingerprint") not in (None, fingerprint(ds, config.data)):
+    if start.get("fingerprint") not in (None, prepared.fingerprint):
         raise ConfigError(f"--resume {resume.id}: the data under data.path={config.data.path} changed since the run "
                           f"started (other sequences or contents); train a new run")
 
@@ -345,7 +346,7 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
     if resume_state and config.train.restore_best_weights and paths.checkpoint.is_file():
         best_weights = keras.models.load_model(paths.checkpoint, compile=False).get_weights()
     callbacks, tracker = _callbacks(config, paths, listener, interrupt, state, resume_state, best_weights,
-                                    {"fingerprint": fingerprint(ds, config.data)})
+                                    {"fingerprint": prepared.fingerprint})
     listener.on_train_begin({"epochs": config.train.epochs, "steps": steps, "initial_epoch": initial_epoch,
                              "monitor": state.monitor})
     interrupt.keep_going = True  # from here on, Ctrl-C stops after the batch and keeps the finished epochs
@@ -433,7 +434,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "data": {
             "path": str(Path(ds.root).resolve()),
             "format": ds.format,
-            "fingerprint": fingerprint(ds, config.data),
+            "fingerprint": prepared.fingerprint,
             "sequences": len(ds),
             "account": prepared.summary["account"],
         },
