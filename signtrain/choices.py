@@ -4,3 +4,4 @@ CLI lists them in --help (without importing the heavier modules that use them)."
 SPLITS = ("test", "val", "train", "all")
 EXPORT_FORMATS = ("tflite", "saved_model", "keras", "onnx")
 QUANTIZE = ("none", "float16", "dynamic", "int8")
+EXTRACT_LAYOUTS = ("holistic", "pose4_hands", "pose_hands", "hands")  # = holistic.extractable_layouts()

@@ -14,7 +14,7 @@ from typing import Callable, List, Optional, TypeVar
 import typer
 
 from signtrain import __version__
-from signtrain.choices import EXPORT_FORMATS, QUANTIZE, SPLITS
+from signtrain.choices import EXPORT_FORMATS, EXTRACT_LAYOUTS, QUANTIZE, SPLITS
 from signtrain.config import RECIPES
 from signtrain.errors import SigntrainError
 
@@ -41,6 +41,7 @@ Split = _choices("Split", SPLITS)
 Format = _choices("Format", (*EXPORT_FORMATS, "all"))
 Quantize = _choices("Quantize", QUANTIZE)
 Recipe = _choices("Recipe", RECIPES)
+ExtractLayout = _choices("ExtractLayout", EXTRACT_LAYOUTS)
 
 
 def examples(*lines: str) -> str:
@@ -59,6 +60,8 @@ SetOpt = typer.Option(None, "--set", "-s", metavar="KEY=VALUE",
                            "them).")
 DataOpt = typer.Option(None, "--data", "-d", metavar="PATH", help="Data folder; shortcut for --set data.path=PATH.")
 OutputOpt = typer.Option(None, "--output", "-o", metavar="DIR", help="Output folder; shortcut for --set output.dir=DIR.")
+ModelAssetOpt = typer.Option(None, "--model-asset", metavar="PATH", help="MediaPipe holistic_landmarker.task "
+                             "(default: Google's official bundle, downloaded once into the cache).")
 NoCacheOpt = Flag("Read the tree afresh and write no cache (data.cache: false).", "--no-cache")
 JsonOpt = Flag("Print the result as JSON on stdout.", "--json")
 
@@ -182,6 +185,55 @@ def convert(
         return 0
 
     raise typer.Exit(_guard(work, "convert"))
+
+
+@app.command(epilog=examples("signtrain extract videos MP_Data --frames 30",
+                             "signtrain extract hello.mp4 MP_Data --sign hello --layout pose4_hands",
+                             "signtrain extract videos MP_Data --workers 4 --model-asset holistic_landmarker.task "
+                             "--json"))
+def extract(
+    source: Path = typer.Argument(..., metavar="SOURCE", help="A video, a folder of videos, or SOURCE/<sign>/<video> "
+                                  "(the folder name is the sign)."),
+    out: Path = typer.Argument(..., metavar="OUT", help="MP_Data tree to write into (new sequences are numbered "
+                               "after the ones there)."),
+    layout: ExtractLayout = typer.Option("holistic", "--layout", "-l", help="Values per frame: holistic 1662 (the "
+                                         "tutorial's), pose4_hands 258, pose_hands 225, hands 126."),
+    frames: Optional[int] = typer.Option(None, "--frames", "-f", min=1, metavar="N",
+                                         help="Frames per recording, sampled evenly (default: every frame)."),
+    sign: Optional[str] = typer.Option(None, "--sign", metavar="NAME", help="Put every video under this sign "
+                                       "(default: its folder name, or its file name without a trailing number)."),
+    arrays: bool = Flag("Write one (frames, values) .npy per recording instead of one file per frame.", "--arrays"),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, metavar="N",
+                                          help="Videos extracted at once, each in its own process (default: the "
+                                               "number of CPU cores)."),
+    model_asset: Optional[Path] = ModelAssetOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Extract MediaPipe Holistic landmarks from videos into an MP_Data tree (needs signtrain[extract])."""
+    import os
+
+    from signtrain import asset, ui
+    from signtrain.extract import Settings
+    from signtrain.extract import extract as run_extract
+    from signtrain.holistic import layout_named
+
+    def work() -> int:
+        settings = Settings(layout_named(layout.value), frames, arrays, workers or os.cpu_count() or 1)
+        console = ui.make_console()
+        bundle = asset.resolve(model_asset, on_download=None if as_json else ui.print_note)
+        display = None if as_json else ui.ExtractDisplay(console)
+        try:
+            report = run_extract(source, out, bundle, settings, sign, display)
+        finally:
+            if display:
+                display.close()
+        if as_json:
+            ui.print_json(report.to_dict())
+        else:
+            ui.render_extract_report(report, console)
+        return 1 if report.count("failed") else 0
+
+    raise typer.Exit(_guard(work, "extract"))
 
 
 @app.command(epilog=examples("signtrain train --config configs/base.yaml",
@@ -366,39 +418,64 @@ def export(
 
 @app.command(epilog=examples("signtrain predict models/export/lstm_model.tflite MP_Data/hello/0 --top-k 3",
                              "signtrain predict models/lstm_model.h5 recording.npy --json",
-                             "signtrain predict models/export/lstm_model.tflite recording.npy --stream --threshold 0.8"))
+                             "signtrain predict models/export/lstm_model.tflite clip.mp4",
+                             "signtrain predict models/export/lstm_model.tflite talk.mp4 --stream --threshold 0.8",
+                             "signtrain predict models/export/lstm_model.tflite --camera 0"))
 def predict(
     model: Path = typer.Argument(..., metavar="MODEL", help="Trained or exported model (.h5, .keras, .tflite, "
                                  "SavedModel, .onnx); .tflite and .onnx run without TensorFlow."),
-    recording: Path = typer.Argument(..., metavar="RECORDING", help="A .npy of shape (frames, features) or an MP_Data "
-                                     "sequence folder."),
+    recording: Optional[Path] = typer.Argument(None, metavar="[RECORDING]", help="A .npy of shape (frames, "
+                                               "features), an MP_Data sequence folder, or a video (landmarks "
+                                               "extracted as the model's training data was laid out)."),
     top: int = typer.Option(3, "--top-k", "-k", min=1, metavar="K", help="How many signs to list."),
     as_stream: bool = Flag("Slide a window over a long recording and emit signs.", "--stream"),
+    camera: Optional[str] = typer.Option(None, "--camera", metavar="N|VIDEO", help="Emit signs live from camera N "
+                                         "(or from a video played as if it were a camera); Ctrl-C stops."),
     threshold: float = typer.Option(0.8, "--threshold", min=0.0, max=1.0, metavar="P",
                                     help="Stream: probability a sign must hold to be emitted."),
     smooth: int = typer.Option(5, "--smooth", min=1, metavar="N", help="Stream: predictions averaged."),
     hold: int = typer.Option(3, "--hold", min=1, metavar="N",
                              help="Stream: steps a sign must stay on top before it is emitted."),
+    model_asset: Optional[Path] = ModelAssetOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Predict the sign of one recording, or stream a long one into a sentence of signs."""
+    """Predict the sign of one recording or video, stream a long one into a sentence of signs, or
+    follow a camera live."""
     from dataclasses import asdict
 
     from signtrain import ui
-    from signtrain.predict import read_recording, stream, top_k
+    from signtrain.errors import ConfigError
+    from signtrain.predict import live, read_recording, read_video, stream, top_k
     from signtrain.predictor import load_predictor
+    from signtrain.video import is_video
+
+    def bundle() -> Path:
+        from signtrain import asset
+
+        return asset.resolve(model_asset, on_download=ui.print_note)
 
     def work() -> int:
+        if (recording is None) == (camera is None):
+            raise ConfigError("give a RECORDING (a .npy, a sequence folder or a video) or --camera N, not both "
+                              "and not neither")
         predictor = load_predictor(model)
-        frames = read_recording(recording, predictor)
         console = ui.make_console()
+        if camera is not None:
+            source = int(camera) if camera.isdigit() else Path(camera)
+            if not as_json:
+                console.print(f"following {'camera ' + camera if isinstance(source, int) else camera}: signs "
+                              f"appear as they are made (Ctrl-C stops)…", markup=False)
+            on_emission = (lambda e: None) if as_json else (lambda e: ui.render_emission(e, console))
+            result = live(predictor, source, bundle(), threshold, smooth, hold, on_emission)
+            as_stream_result(result, f"camera {camera}", live_mode=True)
+            return 0
+        fps = None
+        if is_video(recording):
+            frames, fps = read_video(recording, predictor, bundle(), whole=as_stream)
+        else:
+            frames = read_recording(recording, predictor)
         if as_stream:
-            result = stream(predictor, frames, threshold, smooth, hold)
-            if as_json:
-                ui.print_json({"frames": result.frames, "steps": result.steps, "sentence": result.sentence,
-                               "emissions": [asdict(e) for e in result.emissions]})
-            else:
-                ui.render_stream(str(recording), result, threshold, console)
+            as_stream_result(stream(predictor, frames, threshold, smooth, hold, fps), str(recording))
         else:
             ranked = top_k(predictor, frames, min(top, len(predictor.labels)))
             if as_json:
@@ -406,6 +483,15 @@ def predict(
             else:
                 ui.render_prediction(str(recording), ranked, console)
         return 0
+
+    def as_stream_result(result, source: str, live_mode: bool = False) -> None:
+        if as_json:
+            ui.print_json({"frames": result.frames, "steps": result.steps, "fps": result.fps,
+                           "sentence": result.sentence, "emissions": [asdict(e) for e in result.emissions]})
+        elif live_mode:
+            ui.render_sentence(result, ui.make_console())
+        else:
+            ui.render_stream(source, result, threshold, ui.make_console())
 
     raise typer.Exit(_guard(work, "predict"))
 

@@ -77,6 +77,7 @@ class RunMetadata:
     test_sources: tuple[str, ...]
     val_sources: tuple[str, ...]
     export: Optional[ExportInfo]
+    extraction: Optional[dict] = None  # how signtrain extract made the training data (layout, frames)
     raw: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -147,7 +148,8 @@ def load(model_path: Path) -> RunMetadata:
         saved_as=str(raw.get("saved_as", "full")), data_path=str(data.get("path", "")),
         data_format=str(data.get("format", "")), fingerprint=str(data.get("fingerprint", "")),
         test_sources=tuple(split.get("test_sources", ())), val_sources=tuple(split.get("val_sources", ())),
-        export=export_info, raw=raw)
+        export=export_info, extraction=raw.get("extraction") if isinstance(raw.get("extraction"), dict) else None,
+        raw=raw)
 
 
 def _check_files(raw: dict, real: Path, path: Path, given: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from signtrain.data.assemble import IssueLog, apply_frame_policies, fit_length, 
 from signtrain.data.dataset import DEFECT_KINDS
 from signtrain.data.mpdata import SequenceEntry, read_entries
 from signtrain.errors import DataError
-from signtrain.layouts import describe
+from signtrain.layouts import Layout, describe
 from signtrain.predictor import Predictor
 
 
@@ -28,12 +29,20 @@ class Emission:
     frame: int          # last frame of the window that emitted it
     start_frame: int    # first frame of that window
     probability: float
+    start_s: Optional[float] = None   # seconds into a video, where the frame rate is known
+    end_s: Optional[float] = None
+
+    def timed(self, fps: Optional[float]) -> "Emission":
+        if fps:
+            self.start_s, self.end_s = round(self.start_frame / fps, 3), round((self.frame + 1) / fps, 3)
+        return self
 
 
 @dataclass
 class StreamResult:
     frames: int
     steps: int
+    fps: Optional[float] = None
     emissions: list[Emission] = field(default_factory=list)
 
     @property
@@ -99,22 +108,104 @@ def windows(frames: np.ndarray, length: int) -> np.ndarray:
     return np.ascontiguousarray(view.transpose(0, 2, 1))
 
 
+class Decider:
+    """The emission rule, one prediction at a time: shared by a recording read whole and by a live
+    camera, so both turn the same probabilities into the same signs."""
+
+    def __init__(self, labels: list[str], threshold: float, smooth: int, hold: int) -> None:
+        self.labels, self.threshold, self.smooth, self.hold = labels, threshold, smooth, hold
+        self.recent: list[np.ndarray] = []
+        self.armed, self.streak, self.candidate, self.last = True, 0, -1, -1
+
+    def step(self, probs: np.ndarray, start_frame: int, end_frame: int) -> Optional[Emission]:
+        self.recent = [*self.recent[-(self.smooth - 1):], probs] if self.smooth > 1 else [probs]
+        averaged = np.mean(self.recent, axis=0)
+        best = int(averaged.argmax())
+        if averaged[best] < self.threshold:
+            self.armed, self.streak = True, 0
+            return None
+        self.streak = self.streak + 1 if best == self.candidate else 1
+        self.candidate = best
+        if self.streak >= self.hold and (self.armed or best != self.last):
+            self.armed, self.last = False, best
+            return Emission(self.labels[best], end_frame, start_frame, float(averaged[best]))
+        return None
+
+
 def stream(predictor: Predictor, frames: np.ndarray, threshold: float = 0.8, smooth: int = 5,
-           hold: int = 3) -> StreamResult:
+           hold: int = 3, fps: Optional[float] = None) -> StreamResult:
     T = predictor.sequence_length
     probs = predictor.predict_proba(windows(frames, T))
-    result = StreamResult(frames=len(frames), steps=len(probs))
-    armed, streak, candidate, last = True, 0, -1, -1
+    result = StreamResult(frames=len(frames), steps=len(probs), fps=fps)
+    decider = Decider(predictor.labels, threshold, smooth, hold)
     for step in range(len(probs)):
-        averaged = probs[max(0, step - smooth + 1):step + 1].mean(axis=0)
-        best = int(averaged.argmax())
-        if averaged[best] < threshold:
-            armed, streak = True, 0
-            continue
-        streak = streak + 1 if best == candidate else 1
-        candidate = best
-        if streak >= hold and (armed or best != last):
-            end = min(step + T, len(frames)) - 1
-            result.emissions.append(Emission(predictor.labels[best], end, step, float(averaged[best])))
-            armed, last = False, best
+        emission = decider.step(probs[step], step, min(step + T, len(frames)) - 1)
+        if emission:
+            result.emissions.append(emission.timed(fps))
+    return result
+
+
+def read_video(path: Path, predictor: Predictor, asset: Path, whole: bool = False) -> tuple[np.ndarray, float]:
+    """A video -> (landmark frames in the model's own layout, frames per second), through the same
+    extraction as signtrain extract: with the model's layout, and sampled to the same number of
+    frames when its training data was extracted with --frames N (unless `whole`, for streaming)."""
+    from signtrain import video
+    from signtrain.extract import landmarks_of
+    from signtrain.holistic import quiet
+
+    layout = model_layout(predictor)
+    fps = video.frame_rate(path)
+    sampled = None if whole else (predictor.meta.extraction or {}).get("frames")
+    picks = video.even_sample(video.count_frames(path), int(sampled)) if sampled else None
+    with quiet():
+        frames, detected, decoded = landmarks_of(path, asset, layout, picks)
+    if decoded == 0:
+        raise video.VideoError(f"{path}: no frames could be decoded; check the file")
+    if not any(detected.values()):
+        raise DataError(f"{path}: no person detected in any of its {decoded} frames")
+    return frames, fps
+
+
+def model_layout(predictor: Predictor) -> Layout:
+    """The layout the model was trained on, as extraction writes it (refused when it cannot)."""
+    from signtrain.holistic import extractable_layouts, layout_for_width
+
+    name = (predictor.meta.extraction or {}).get("layout") or predictor.meta.layout
+    if name and name not in extractable_layouts():
+        raise DataError(f"{predictor.path}: the model was trained on the '{name}' layout, which MediaPipe Holistic "
+                        f"extraction does not write; predict on recordings made the way its training data was")
+    return layout_for_width(predictor.feature_length)
+
+
+def live(predictor: Predictor, source: Any, asset: Path, threshold: float, smooth: int, hold: int,
+         on_emission: Callable[[Emission], None]) -> StreamResult:
+    """Signs from a camera (a device number) or any video source as it plays: each frame's landmarks
+    join a window of the model's length, the window is predicted, and the Decider emits.  Stops at
+    the end of the source or on Ctrl-C, returning what was said."""
+    from signtrain import video
+    from signtrain.holistic import Landmarker, quiet, selection
+
+    layout = model_layout(predictor)
+    chosen, T = selection(layout), predictor.sequence_length
+    decider = Decider(predictor.labels, threshold, smooth, hold)
+    window: list[np.ndarray] = []
+    stamps: list[int] = []
+    result = StreamResult(frames=0, steps=0)
+    try:
+        with quiet(), Landmarker(asset) as task:
+            for index, stamp, rgb in video.frames(source):
+                vector, _ = task.detect(rgb, stamp)
+                window, stamps = [*window[-(T - 1):], vector[chosen]], [*stamps[-(T - 1):], stamp]
+                result.frames = index + 1
+                if len(window) < T:
+                    continue
+                probs = predictor.predict_proba(np.stack(window)[None])[0]
+                result.steps += 1
+                emission = decider.step(probs, index - T + 1, index)
+                if emission:
+                    emission.start_s, emission.end_s = stamps[0] / 1000.0, stamp / 1000.0
+                    result.emissions.append(emission)
+                    on_emission(emission)
+    except KeyboardInterrupt:
+        pass
     return result

@@ -198,8 +198,9 @@ class Lock:
     """An exclusive, non-blocking lock on an output folder.  flock: released by the kernel when
     the holder exits or is killed, so a dead training never leaves it stuck."""
 
-    def __init__(self, out: Path, run_id: str) -> None:
+    def __init__(self, out: Path, run_id: str, busy: Optional[str] = None) -> None:
         self.path, self.run_id, self._fh = out / LOCK, run_id, None
+        self.busy = busy or f"{out} is being written by another signtrain train"
 
     def acquire(self) -> None:
         fh = open(self.path, "a+")
@@ -212,9 +213,8 @@ class Lock:
         except OSError:
             fh.close()
             holder = read_json(self.path) or {}
-            raise RunError(f"{self.path.parent} is being written by another signtrain train (pid "
-                           f"{holder.get('pid', '?')}, run {holder.get('run', '?')}); wait for it to finish, or "
-                           f"train into another folder with --output") from None
+            raise RunError(f"{self.busy} (pid {holder.get('pid', '?')}, {holder.get('run', '?')}); wait for it to "
+                           f"finish, or write into another folder") from None
         fh.seek(0)
         fh.truncate()
         fh.write(json.dumps({"pid": os.getpid(), "run": self.run_id}))

@@ -28,6 +28,7 @@ from signtrain.data.split import Split, split_dataset
 from signtrain.errors import ConfigError, DataError, Interrupted, ModelError, RunError, TrainingDiverged
 from signtrain.features import FeatureSpec, transform_numpy
 from signtrain.interrupt import InterruptScope
+from signtrain.extract import extraction_of
 from signtrain.layouts import detect_layout
 from signtrain.runtime import import_tensorflow, missing_modules
 
@@ -447,6 +448,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "files": {written.name: artifacts.file_digest(written),
                   paths.preprocess.name: artifacts.file_digest(paths.preprocess)},
         **({"init": result.metrics["init"]} if "init" in result.metrics else {}),
+        **({"extraction": extraction} if (extraction := extraction_of(Path(ds.root))) else {}),
     })
     init = result.metrics.get("init")
     result.metrics = {

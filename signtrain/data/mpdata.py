@@ -70,7 +70,7 @@ def sign_folders(root: Path, signs: Optional[tuple[str, ...]],
         raise DataError(f"data folder not found: {root} (set data.path in the config or pass --data PATH)")
     if not root.is_dir():
         raise DataError(f"{root}: expected a folder of sign folders (ROOT/<sign>/<sequence>/<frame>.npy)")
-    top = _scandir(root)
+    top = [e for e in _scandir(root) if not e.name.startswith(".")]  # .ipynb_checkpoints, extract's state
     folders = {e.name: e for e in top if e.is_dir()}
     for e in top:
         if not e.is_dir():
@@ -109,6 +109,8 @@ def scan_tree(root: Path, signs: Optional[tuple[str, ...]] = None) -> Scan:
 def _scan_sign(folder: Path, sign: int, issues: list[Issue]) -> list[SequenceEntry]:
     found = []
     for e in sorted(_scandir(folder), key=lambda e: natural_key(e.name)):
+        if e.name.startswith("."):
+            continue
         if e.is_dir():
             entry = SequenceEntry(sign, e.path)
             prefix = e.path + os.sep
