@@ -242,6 +242,16 @@ def _invoke_json(args: list[str]) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def _write_video(path: Path, frames: list) -> Path:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory):
     """SOURCE/wave/clip.mp4 (the real clip) + SOURCE/wave/broken.mp4 -> OUT, 30 frames each."""
@@ -250,6 +260,7 @@ def extracted(tmp_path_factory):
     (root / "videos" / "wave").mkdir(parents=True)
     os.symlink(CLIP, root / "videos" / "wave" / "clip.mp4")
     (root / "videos" / "wave" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    _write_video(root / "videos" / "wave" / "empty_room.avi", [np.full((360, 640, 3), 90, np.uint8)] * 6)
     args = ["extract", str(root / "videos"), str(root / "MP_Data"), "--frames", "30", "--workers", "1",
             "--model-asset", str(BUNDLE), "--json"]
     code, report = _invoke_json(args)
@@ -258,13 +269,15 @@ def extracted(tmp_path_factory):
 
 def test_the_clip_becomes_tutorial_order_frames_with_the_detections_reported(extracted):
     root, _, code, report = extracted
-    assert code == 1 and report["extracted"] == 1 and report["failed"] == 1  # the broken video, named
-    failed = next(v for v in report["videos"] if v["status"] == "failed")
-    assert failed["video"].endswith("broken.mp4") and "cannot be opened" in failed["reason"]
+    assert code == 1 and report["extracted"] == 1 and report["failed"] == 2  # the bad videos, named
+    reasons = {Path(v["video"]).name: v["reason"] for v in report["videos"] if v["status"] == "failed"}
+    assert "cannot be opened" in reasons["broken.mp4"]
+    assert reasons["empty_room.avi"] == "no person detected in any of its 6 frames"  # nothing written for it
     done = next(v for v in report["videos"] if v["status"] == "extracted")
     # numbers are given in name order before work starts: the broken video keeps 0 for a re-run
     assert done["sign"] == "wave" and done["sequence"] == 1 and done["frames_written"] == 30
     assert done["output"] == str(root / "MP_Data" / "wave" / "1")
+    assert sorted(p.name for p in (root / "MP_Data" / "wave").iterdir()) == ["1"]
     files = sorted(Path(done["output"]).iterdir(), key=lambda p: int(p.stem))
     assert [p.name for p in files] == [f"{i}.npy" for i in range(30)]
     frames = np.stack([np.load(p) for p in files])
@@ -283,7 +296,7 @@ def test_a_rerun_skips_finished_work_and_a_new_video_is_numbered_next(extracted)
     root, args, _, _ = extracted
     before = {p: p.stat().st_mtime_ns for p in (root / "MP_Data").rglob("*.npy")}
     code, report = _invoke_json(args)
-    assert code == 1 and (report["skipped"], report["extracted"], report["failed"]) == (1, 0, 1)
+    assert code == 1 and (report["skipped"], report["extracted"], report["failed"]) == (1, 0, 2)
     assert {p: p.stat().st_mtime_ns for p in (root / "MP_Data").rglob("*.npy")} == before
     # the data tree reads as any MP_Data tree: extract's state folder is not a sign
     code = runner.invoke(app, ["validate-data", str(root / "MP_Data"), "--json"]).exit_code
@@ -317,15 +330,10 @@ def short_clip(tmp_path_factory):
     needs_mediapipe()
     import cv2
 
-    path = tmp_path_factory.mktemp("clip") / "short.avi"
     capture = cv2.VideoCapture(str(CLIP))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (640, 360))
-    for _ in range(40):
-        ok, frame = capture.read()
-        writer.write(frame)
-    writer.release()
+    frames = [capture.read()[1] for _ in range(40)]
     capture.release()
-    return path
+    return _write_video(tmp_path_factory.mktemp("clip") / "short.avi", frames)
 
 
 def test_a_model_trained_on_extracted_data_predicts_from_the_video(extracted, short_clip, tmp_path):
