@@ -5,3 +5,4 @@ SPLITS = ("test", "val", "train", "all")
 EXPORT_FORMATS = ("tflite", "saved_model", "keras", "onnx")
 QUANTIZE = ("none", "float16", "dynamic", "int8")
 EXTRACT_LAYOUTS = ("holistic", "pose4_hands", "pose_hands", "hands")  # = holistic.extractable_layouts()
+CV_FINALS = ("all", "best")  # train --folds: the model kept

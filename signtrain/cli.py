@@ -14,7 +14,7 @@ from typing import Callable, List, Optional, TypeVar
 import typer
 
 from signtrain import __version__
-from signtrain.choices import EXPORT_FORMATS, EXTRACT_LAYOUTS, QUANTIZE, SPLITS
+from signtrain.choices import CV_FINALS, EXPORT_FORMATS, EXTRACT_LAYOUTS, QUANTIZE, SPLITS
 from signtrain.config import RECIPES
 from signtrain.errors import SigntrainError
 
@@ -42,6 +42,7 @@ Format = _choices("Format", (*EXPORT_FORMATS, "all"))
 Quantize = _choices("Quantize", QUANTIZE)
 Recipe = _choices("Recipe", RECIPES)
 ExtractLayout = _choices("ExtractLayout", EXTRACT_LAYOUTS)
+Final = _choices("Final", CV_FINALS)
 
 
 def examples(*lines: str) -> str:
@@ -239,7 +240,8 @@ def extract(
 @app.command(epilog=examples("signtrain train --config configs/base.yaml",
                              "signtrain train --config best --data ../shared/data/dgs30_csv --name dgs30",
                              "signtrain train --resume --set train.epochs=800",
-                             "signtrain train --init models/lstm_model.h5 --data MP_Data_more_signs"))
+                             "signtrain train --init models/lstm_model.h5 --data MP_Data_more_signs",
+                             "signtrain train --data MP_Data --folds 5 --repeats 2 --final all"))
 def train(
     run: Optional[str] = typer.Argument(None, metavar="[RUN_OR_FOLDER]",
                                         help="With --resume: the run to continue (its id or --name, its folder, or "
@@ -260,6 +262,14 @@ def train(
                            "is in, instead of keeping it in runs/.", "--overwrite"),
     quiet: bool = Flag("One plain line per epoch instead of the live display.", "--quiet", "-q"),
     no_cache: bool = NoCacheOpt,
+    folds: Optional[int] = typer.Option(None, "--folds", min=2, metavar="K",
+                                        help="Cross-validate: K stratified folds (whole signers per fold with "
+                                             "split.group_by), each a run; accuracy and macro-F1 per fold and mean "
+                                             "± std; then the final model (--final)."),
+    repeats: int = typer.Option(1, "--repeats", min=1, metavar="R", help="--folds: repeat with R different fold "
+                                "assignments."),
+    final: Final = typer.Option("all", "--final", help="--folds: the model kept: trained on all the data, or the "
+                                "best fold's."),
 ) -> None:
     """Train the sequence classifier of the config; the run (model and everything it needs) appears whole."""
     from signtrain import ui
@@ -286,6 +296,11 @@ def train(
                 cfg = resume_config(target, _with_cache(overrides, no_cache), data, str(target.path.parent.parent))
             else:
                 cfg = load_config(config, _with_cache(overrides, no_cache), data, output)
+            if folds is not None:
+                if resume or init is not None or overwrite:
+                    raise ConfigError("--folds trains new runs from scratch; it does not combine with --resume, "
+                                      "--init or --overwrite")
+                return _cross_validate(cfg, folds, repeats, final.value, name, quiet, interrupt, run_training)
             if init is not None:
                 from signtrain import metadata
                 from signtrain.finetune import config_for
@@ -301,6 +316,24 @@ def train(
             return 130 if result.interrupted else 0
 
     raise typer.Exit(_guard(work, "train"))
+
+
+def _cross_validate(cfg, folds: int, repeats: int, final: str, name: Optional[str], quiet: bool, interrupt,
+                    run_training) -> int:
+    from signtrain import ui
+    from signtrain.crossval import cross_validate
+
+    console = ui.make_console()
+
+    def train_fold(config, **kwargs):
+        return run_training(config, ui.TrainingDisplay(console, live=False if quiet else None), interrupt=interrupt,
+                            **kwargs)
+
+    result = cross_validate(cfg, folds, repeats, final, train_fold, name,
+                            on_fold=lambda r, k, n: ui.render_fold_start(r, k, n, repeats, console),
+                            on_result=lambda outcome: ui.render_fold_result(outcome, console))
+    ui.render_crossval(result, console)
+    return 0
 
 
 @app.command("runs", epilog=examples("signtrain runs", "signtrain runs models --json"))

@@ -119,9 +119,10 @@ def dataset_summary(ds: SequenceDataset, split: Split, cfg: Any = None) -> dict:
     }
 
 
-def prepare(config: Config, init: Any = None) -> Prepared:
+def prepare(config: Config, init: Any = None, split: Optional[Split] = None) -> Prepared:
     """Read the data, check it can be trained on, split it and normalise it (fitted on train only;
-    with init, a model's RunMetadata to fine-tune, its signs and frozen normalisation)."""
+    with init, a model's RunMetadata to fine-tune, its signs and frozen normalisation; split: given
+    instead of drawn, e.g. one fold of a cross-validation)."""
     ds = load_dataset(config.data)  # the data.* policies refuse here what they are set to refuse
     if init is not None:
         from signtrain.finetune import relabel
@@ -129,7 +130,8 @@ def prepare(config: Config, init: Any = None) -> Prepared:
         ds = relabel(ds, init, config.train.init_signs)
     if len(ds.labels) < 2:
         raise DataError(f"{ds.root}: only one sign ({ds.labels[0]}); a classifier needs at least two")
-    split = split_dataset(ds.y, config.split, config.train.seed, ds.groups)
+    if split is None:
+        split = split_dataset(ds.y, config.split, config.train.seed, ds.groups)
     spec = FeatureSpec.from_config(config.preprocess, ds.feature_length)
     if not config.data.stream:  # features and their normalised copy live in memory beside the data
         check_memory(len(ds), ds.sequence_length, spec.output_length, int(ds.lengths.max()), copies=2)
@@ -197,10 +199,13 @@ def monitored(config: Config, has_val: bool) -> tuple[str, str]:
 
 def train(config: Config, listener: Optional[Listener] = None, resume: Optional[runs.RunInfo] = None,
           callbacks: tuple = (), name: Optional[str] = None, overwrite: bool = False,
-          interrupt: Optional[InterruptScope] = None, init: Any = None) -> TrainResult:
+          interrupt: Optional[InterruptScope] = None, init: Any = None, split: Optional[Split] = None,
+          record: Optional[dict] = None) -> TrainResult:
     """Train and commit one run into config.output.dir.  resume: a run found by runs.find_run, whose
     config (see signtrain.resume) this config must be.  init: the RunMetadata of a model to start from,
-    with config from signtrain.finetune.config_for.  callbacks: extra Keras callbacks."""
+    with config from signtrain.finetune.config_for.  callbacks: extra Keras callbacks.  split: the
+    train/validation/test indices to use instead of drawing them; record: extra facts saved in the
+    run's metrics.json (a cross-validation fold says which)."""
     from signtrain.distribute import is_chief, make_plan, worker_output
 
     listener = listener or _Silent()
@@ -219,7 +224,7 @@ def train(config: Config, listener: Optional[Listener] = None, resume: Optional[
             interrupt.check("loading TensorFlow")
             plan = make_plan(config.train, config.model)  # before any other TensorFlow work
             listener.on_phase("reading the data")
-            prepared = prepare(config, init)
+            prepared = prepare(config, init, split)
             interrupt.check("reading the data")
             if resume is not None:
                 _check_same_data(resume, run, prepared, config)
@@ -231,7 +236,8 @@ def train(config: Config, listener: Optional[Listener] = None, resume: Optional[
             except OSError as exc:
                 raise RunError(f"cannot write into {out} ({exc.strerror or exc}); nothing was committed and the "
                                f"previous run is intact; free space or choose a writable --output") from None
-            result = _fit(config, prepared, plan, listener, run, interrupt, resume is not None, callbacks, init)
+            result = _fit(config, prepared, plan, listener, run, interrupt, resume is not None, callbacks, init,
+                          record or {})
     result.is_chief = chief
     return result
 
@@ -298,7 +304,8 @@ def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: I
 
 
 def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run: runs.RunWriter,
-         interrupt: InterruptScope, resuming: bool, extra_callbacks: tuple = (), init: Any = None) -> TrainResult:
+         interrupt: InterruptScope, resuming: bool, extra_callbacks: tuple = (), init: Any = None,
+         record: Optional[dict] = None) -> TrainResult:
     import keras
 
     from signtrain.callbacks import TrainState
@@ -374,16 +381,21 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
     if config.train.restore_best_weights and tracker.best_weights is not None:
         model.set_weights(tracker.best_weights)
         weights = "best"
-    test_accuracy = test_loss = None
+    test_accuracy = test_loss = macro_f1 = None
     if len(split.test):
+        from sklearn.metrics import f1_score
+
         probs = keras_runner(model)(prepared.normalised(split.test))
         y_test = ds.y[split.test]
-        test_accuracy = float(np.mean(np.argmax(probs, axis=1) == y_test))
+        predicted = np.argmax(probs, axis=1)
+        test_accuracy = float(np.mean(predicted == y_test))
         test_loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(y_test)), y_test], 1e-12, 1.0))))
+        # over the signs present in the held-out part (a fold may miss a rare sign)
+        macro_f1 = float(f1_score(y_test, predicted, labels=np.unique(y_test), average="macro"))
     result = TrainResult(
         paths=RunPaths.inside(run.out, config.output), state=state, test_accuracy=test_accuracy, test_loss=test_loss,
         epochs_run=state.epochs_done, train_seconds=seconds, interrupted=interrupt.requested, weights=weights,
-        run_id=run.run_id)
+        run_id=run.run_id, metrics={"test_macro_f1": macro_f1, **(record or {})})
     if init is not None:
         result.metrics["init"] = {"from": str(init.model_path), "run_id": init.run_id,
                                   "signs": config.train.init_signs, "model_signs": list(init.labels)}
@@ -450,7 +462,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         **({"init": result.metrics["init"]} if "init" in result.metrics else {}),
         **({"extraction": extraction} if (extraction := extraction_of(Path(ds.root))) else {}),
     })
-    init = result.metrics.get("init")
+    extra = dict(result.metrics)  # macro-F1, init, what the caller asked to record
     result.metrics = {
         "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
         "monitor": state.monitor, "best_epoch": state.best_epoch, "best_" + state.monitor: state.best,
@@ -459,7 +471,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "interrupted": result.interrupted, "saved_as": kind, "checkpoint_error": state.save_error,
         "distribute": plan.kind, "replicas": plan.replicas, "run_id": run.run_id,
         "data_account": prepared.summary["account"],
-        **({"init": init} if init else {}),
+        **{k: v for k, v in extra.items() if v is not None},
     }
     artifacts.write_json(paths.metrics, result.metrics)
     if not write_curves(paths.history, state, paths.curves,

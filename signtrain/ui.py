@@ -658,3 +658,42 @@ def render_extract_report(report: Any, console: Console) -> None:
         f"{report.frames_read} frames in {report.seconds:.1f} s = {report.frames_per_second:.1f} frames/s with "
         f"{report.workers} worker{'s' * (report.workers != 1)}", markup=False,
         style="bold red" if failed else "bold")
+
+
+# ---------------------------------------------------------------- signtrain train --folds
+
+
+def render_fold_start(repeat: int, fold: int, folds: int, repeats: int, console: Console) -> None:
+    if repeat == repeats:
+        title = "final model: trained on all the data"
+    else:
+        title = f"fold {fold + 1} of {folds}" + (f", repeat {repeat + 1} of {repeats}" if repeats > 1 else "")
+    console.rule(title)
+
+
+def render_fold_result(outcome: Any, console: Console) -> None:
+    console.print(f"fold {outcome.fold}" + (f" (repeat {outcome.repeat})" if outcome.repeat > 1 else "")
+                  + f": accuracy {percent(outcome.accuracy)}, macro-F1 {percent(outcome.macro_f1)} on "
+                  f"{outcome.test_sequences} held-out recordings ({outcome.seconds:.0f} s, run {outcome.run_id})",
+                  markup=False)
+
+
+def render_crossval(result: Any, console: Console) -> None:
+    table = Table(title=f"{result.folds}-fold cross-validation" + (f" × {result.repeats}" if result.repeats > 1
+                                                                   else "")
+                  + (" (whole signers per fold)" if result.grouped else ""))
+    for name, justify in (("repeat", "right"), ("fold", "right"), ("accuracy", "right"), ("macro-F1", "right"),
+                          ("test", "right"), ("run", "left")):
+        table.add_column(name, justify=justify)
+    for r in result.results:
+        table.add_row(str(r.repeat), str(r.fold), percent(r.accuracy), percent(r.macro_f1), str(r.test_sequences),
+                      r.run_id)
+    (acc, acc_sd), (f1, f1_sd) = result.stat("accuracy"), result.stat("macro_f1")
+    table.add_row("", "mean ± std", f"{acc * 100:.1f} ± {acc_sd * 100:.1f}", f"{f1 * 100:.1f} ± {f1_sd * 100:.1f}",
+                  "", "", style="bold")
+    console.print(table)
+    kept = ("trained on all the data" if result.final == "all"
+            else f"the best fold's ({percent(result.final_accuracy)} on its own fold: an optimistic figure)")
+    console.print(f"Kept model: run {result.final_run}, {kept}; quote the cross-validated "
+                  f"{acc * 100:.1f} ± {acc_sd * 100:.1f} % (standard error "
+                  f"{result.standard_error('accuracy') * 100:.1f}). Summary: {result.path}", markup=False)

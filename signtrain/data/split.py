@@ -57,3 +57,36 @@ def split_dataset(y: np.ndarray, cfg: SplitConfig, seed: int, groups: Optional[l
     rest, test = _cut(index, y, cfg.test_fraction, cfg.stratify, seed, "test", grouped)
     train, val = _cut(rest, y, cfg.validation_fraction, cfg.stratify, seed + 1, "validation", grouped)
     return Split(train, val, test)
+
+
+def fold_splits(y: np.ndarray, cfg: SplitConfig, folds: int, seed: int,
+                groups: Optional[list[str]] = None) -> list[Split]:
+    """Stratified K-fold: each recording is tested exactly once; the rest of each fold gives its
+    validation share (split.validation_fraction) and its training set.  With split.group_by:
+    participant, whole signers are held out together (StratifiedGroupKFold)."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    index = np.arange(len(y))
+    grouped = None
+    if cfg.group_by == "participant":
+        if groups is None:
+            raise DataError("split.group_by: participant needs participant ids, which only the ISLR parquet "
+                            "format (train.csv participant_id) carries; set split.group_by: none")
+        grouped = np.asarray(groups)
+        signers = len(np.unique(grouped))
+        if signers < folds:
+            raise DataError(f"--folds {folds} with split.group_by: participant needs at least {folds} signers; the "
+                            f"data has {signers}: use --folds {signers} or fewer")
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        smallest = int(np.bincount(y).min())
+        if smallest < folds:
+            raise DataError(f"--folds {folds}: the smallest sign has {smallest} recording{'s' * (smallest != 1)}, so "
+                            f"it cannot appear in every fold's test part; use --folds {max(smallest, 2)} or record "
+                            f"more of it")
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    result = []
+    for rest, test in splitter.split(index, y, grouped):
+        train, val = _cut(index[rest], y, cfg.validation_fraction, cfg.stratify, seed + 1, "validation", grouped)
+        result.append(Split(train, val, np.sort(index[test])))
+    return result
