@@ -15,7 +15,7 @@ import typer
 
 from signtrain import __version__
 from signtrain.choices import CV_FINALS, EXPORT_FORMATS, EXTRACT_LAYOUTS, QUANTIZE, SPLITS
-from signtrain.config import RECIPES
+from signtrain.config import DEFAULT_RECIPE, RECIPES
 from signtrain.errors import SigntrainError
 
 app = typer.Typer(
@@ -55,7 +55,8 @@ def Flag(help: str, *names: str) -> bool:  # noqa: N802 - reads like typer.Optio
 
 
 ConfigOpt = typer.Option(None, "--config", "-c", metavar="FILE|RECIPE",
-                         help="YAML config, or a built-in recipe: base (the default), best, optimized.")
+                         help="YAML config, or a built-in recipe: default (adaptive: its training length set by "
+                              "the data), base (the original recipe), best, optimized.")
 SetOpt = typer.Option(None, "--set", "-s", metavar="KEY=VALUE",
                       help="Change one config key, e.g. --set train.epochs=5 (repeatable; signtrain config keys lists "
                            "them).")
@@ -152,7 +153,7 @@ def validate_data(
     from signtrain.validation import build_report
 
     def work() -> int:
-        cfg = load_config(config, _with_cache(overrides, no_cache), data=str(path))
+        cfg = load_config(config or Path(DEFAULT_RECIPE), _with_cache(overrides, no_cache), data=str(path))
         dataset = load_dataset(replace(cfg, data={"features_per_frame": None}).data, strict=False)
         report = build_report(dataset, cfg, cfg.data.features_per_frame)
         if as_json:
@@ -295,7 +296,7 @@ def train(
                 target = find_run(Path(output or load_config().output.dir), run)
                 cfg = resume_config(target, _with_cache(overrides, no_cache), data, str(target.path.parent.parent))
             else:
-                cfg = load_config(config, _with_cache(overrides, no_cache), data, output)
+                cfg = load_config(config or Path(DEFAULT_RECIPE), _with_cache(overrides, no_cache), data, output)
             if folds is not None:
                 if resume or init is not None or overwrite:
                     raise ConfigError("--folds trains new runs from scratch; it does not combine with --resume, "
@@ -540,7 +541,7 @@ def config_show(config: Optional[Path] = ConfigOpt, overrides: Optional[List[str
     from signtrain.config import load_config, to_yaml
 
     def work() -> int:
-        typer.echo(to_yaml(load_config(config, overrides, data, output)), nl=False)
+        typer.echo(to_yaml(load_config(config or Path(DEFAULT_RECIPE), overrides, data, output)), nl=False)
         return 0
 
     raise typer.Exit(_guard(work, "config show"))
@@ -565,12 +566,12 @@ def config_keys(as_json: bool = JsonOpt) -> None:
 
 @config_app.command("init", epilog=examples("signtrain config init", "signtrain config init best my_recipe.yaml"))
 def config_init(
-    recipe: Recipe = typer.Argument("base", help="The built-in recipe to start from."),
+    recipe: Recipe = typer.Argument(DEFAULT_RECIPE, help="The built-in recipe to start from."),
     destination: Optional[Path] = typer.Argument(None, metavar="[FILE]", help="Where to write it "
                                                  "(default: <recipe>.yaml here)."),
     overwrite: bool = Flag("Replace an existing file.", "--overwrite"),
 ) -> None:
-    """Write an editable copy of a built-in recipe (base, best, optimized), comments included."""
+    """Write an editable copy of a built-in recipe (base, default, best, optimized), comments included."""
     from signtrain import artifacts
     from signtrain.config import recipe_path
     from signtrain.errors import ConfigError

@@ -82,15 +82,20 @@ class PreprocessConfig:
     normalization: str = _opt("global", "global mean/std, per-feature mean/std, or none",
                               choices=("global", "per_feature", "none"))
     epsilon: float = _opt(1e-8, "added to std before dividing", min=0.0)
-    sort_hands: bool = _opt(False, "order the two hand slots left/right by wrist x")
-    hand_normalization: bool = _opt(False, "centre each hand on its wrist, scale by its size (wrist row keeps "
-                                    "the hand's position)")
+    sort_hands: Union[bool, str] = _opt(False, "order the two hand slots left/right by wrist x; auto = where the "
+                                        "layout has two hands", choices=(True, False, "auto"))
+    hand_normalization: Union[bool, str] = _opt(
+        False, "centre each hand on its wrist, scale by its size (wrist row keeps the hand's position); auto = where "
+        "the layout has hands", choices=(True, False, "auto"))
     body_normalization: Union[bool, str] = _opt(
         False, "centre every part between the shoulders and scale by shoulder width (without a pose: centre "
         "on the face point); auto = where the layout has either", choices=(True, False, "auto"))
     parts: Optional[tuple[str, ...]] = _opt(None, "body parts kept, e.g. [pose, left_hand, right_hand]; null = all",
                                             choices=("pose", "face", "face_point", "left_hand", "right_hand", "hand"))
-    presence: bool = _opt(False, "a 0/1 flag per body part: undetected parts stay 0, flagged absent")
+    face: str = _opt("all", "face mesh points kept: all 468, or key = lips, nose and eyes (76, as the Kaggle ISLR "
+                            "winners used); auto = key where the layout has a face", choices=("all", "key", "auto"))
+    presence: Union[bool, str] = _opt(False, "a 0/1 flag per body part: undetected parts stay 0, flagged absent; "
+                                      "auto = where the layout is known", choices=(True, False, "auto"))
     velocity: bool = _opt(False, "append frame-to-frame differences")
 
 
@@ -135,6 +140,9 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = _opt(500, "maximum epochs", min=1)
+    steps: Optional[Union[int, str]] = _opt(
+        None, "budget in optimizer steps instead of epochs: a number, or auto = set by the number of training "
+              "recordings; null = train.epochs decides", min=1, words=("auto",))
     batch_size: int = _opt(32, "sequences per batch", min=1)
     learning_rate: float = _opt(1e-3, "Adam learning rate", min=0.0)
     clipnorm: Optional[float] = _opt(None, "clip each gradient to this norm; null = no clipping", min=0.0)
@@ -288,7 +296,8 @@ def describe_keys() -> list[KeyInfo]:
     return rows
 
 
-RECIPES = ("base", "best", "optimized")
+RECIPES = ("base", "default", "best", "optimized")
+DEFAULT_RECIPE = "default"  # what train, validate-data and config show use without --config
 
 
 def recipe_path(name: str) -> Path:
@@ -299,7 +308,7 @@ def recipe_path(name: str) -> Path:
 
 
 def resolve_config_path(path: Path) -> Path:
-    """--config: a YAML file, or the name of a built-in recipe (base, best, optimized)."""
+    """--config: a YAML file, or the name of a built-in recipe (base, default, best, optimized)."""
     path = Path(path)
     if path.is_file() or path.suffix in (".yaml", ".yml") or str(path) not in RECIPES:
         return path
@@ -393,6 +402,10 @@ def _check_rules(key: str, value: Any, meta: dict[str, Any]) -> None:
         if "choices" in meta and item not in meta["choices"]:
             allowed = ", ".join(str(c).lower() if isinstance(c, bool) else c for c in meta["choices"])
             raise ConfigError(f"{key}: '{item}' is not allowed; choose one of {allowed}")
+        if isinstance(item, str) and "words" in meta:
+            if item not in meta["words"]:
+                raise ConfigError(f"{key}: '{item}' is not allowed; give a number or {' / '.join(meta['words'])}")
+            continue
         if "min" in meta and item < meta["min"]:
             raise ConfigError(f"{key}: {item} is below the minimum {meta['min']}")
         if "max" in meta and item > meta["max"]:
@@ -525,8 +538,10 @@ def load_config(path: Optional[Path] = None, overrides: Optional[list[str]] = No
         if raw is not None and not isinstance(raw, dict):
             raise ConfigError(f"{source}: '{section}' must be a mapping of keys, got {raw!r}")
     tree = {k: dict(v or {}) for k, v in tree.items()}
+    changed = set()
     for text in overrides or []:
         key, value = parse_override(text)
+        changed.add(key)
         if _is_text_field(key) and value is not None and not isinstance(value, str):
             value = text.partition("=")[2].strip()  # e.g. csv_columns=2: would read as a YAML mapping
         _set_dotted(tree, key, value, f"--set {text}")
@@ -535,6 +550,8 @@ def load_config(path: Optional[Path] = None, overrides: Optional[list[str]] = No
         sections = _sections()
         if section in sections:
             _build_section(section, sections[section], {key.split(".")[1]: value}, f"--set {text}")
+    if "train.epochs" in changed and "train.steps" not in changed:
+        tree.setdefault("train", {})["steps"] = None  # --set train.epochs=N is a request for N epochs
     if data is not None:
         _set_dotted(tree, "data.path", data, "--data")
     if output is not None:

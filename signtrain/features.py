@@ -9,6 +9,7 @@ raw frames [N, T, F] -> optional, in this order:
   body_normalization  every part (the hands' wrist rows included) centred between the shoulders
                       and scaled by shoulder width; without a pose, centred on the face point
   parts               keep only these body parts (e.g. drop the 1404 face values of 1662)
+  face: key           keep 76 of the 468 face mesh points: lips, nose, eyes (what moves in signing)
   presence            one 0/1 flag per part: an undetected part is all zero and flagged absent,
                       never fed as fake coordinates
   velocity            frame-to-frame differences appended
@@ -28,6 +29,12 @@ from signtrain.errors import ConfigError
 from signtrain.layouts import KNOWN_LENGTHS, BodyPart, Layout, detect_layout
 
 WRIST, MIDDLE_KNUCKLE = 0, 9
+# MediaPipe face mesh indices: lips (outer and inner contour), nose, left and right eye contours
+FACE_KEY = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146, 91, 181, 84, 17, 314, 405, 321, 375,
+            78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308,
+            1, 2, 98, 327,
+            263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
+            33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173)
 LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
 EPS = 1e-6
 
@@ -42,17 +49,26 @@ class FeatureSpec:
     parts: Optional[tuple[str, ...]] = None
     presence: bool = False
     velocity: bool = False
+    face_key: bool = False
 
     @classmethod
     def from_config(cls, cfg: PreprocessConfig, raw_length: int) -> "FeatureSpec":
         layout = detect_layout(raw_length)
+        # auto: what the layout allows, so one recipe runs on any data (an unknown layout gets none)
         body = cfg.body_normalization
         if body == "auto":
             body = layout is not None and bool(layout.part("pose") or layout.part("face_point"))
-        spec = cls(raw_length, layout, cfg.sort_hands, cfg.hand_normalization, body,
-                   cfg.parts, cfg.presence, cfg.velocity)
-        needs_layout = [k for k in ("sort_hands", "hand_normalization", "body_normalization", "parts", "presence")
-                        if getattr(spec, k)]
+        sort_hands = cfg.sort_hands if cfg.sort_hands != "auto" else layout is not None and len(layout.hands) == 2
+        hands = cfg.hand_normalization if cfg.hand_normalization != "auto" else layout is not None and \
+            bool(layout.hands)
+        presence = cfg.presence if cfg.presence != "auto" else layout is not None
+        face = cfg.face
+        if face == "auto":
+            face = "key" if layout is not None and layout.part("face") and (not cfg.parts or "face" in cfg.parts) \
+                else "all"
+        spec = cls(raw_length, layout, sort_hands, hands, body, cfg.parts, presence, cfg.velocity, face == "key")
+        needs_layout = [k for k in ("sort_hands", "hand_normalization", "body_normalization", "parts", "presence",
+                                    "face_key") if getattr(spec, k)]
         if needs_layout and layout is None:
             raise ConfigError(f"preprocess.{needs_layout[0]} needs a known layout ({KNOWN_LENGTHS}); "
                               f"the data has {raw_length} values per frame")
@@ -61,6 +77,9 @@ class FeatureSpec:
             if unknown:
                 raise ConfigError(f"preprocess.parts: '{unknown[0]}' is not in the {layout.name} layout "
                                   f"({', '.join(p.name for p in layout.parts)})")
+        if spec.face_key and not layout.part("face"):
+            raise ConfigError(f"preprocess.face: key needs a layout with the face mesh (holistic, 1662); the "
+                              f"{layout.name} layout has none")
         if spec.sort_hands and len(layout.hands) != 2:
             raise ConfigError("preprocess.sort_hands needs a layout with two hands")
         if spec.body_normalization and not (layout.part("pose") or layout.part("face_point")):
@@ -70,16 +89,22 @@ class FeatureSpec:
     @property
     def active(self) -> bool:
         return any((self.sort_hands, self.hand_normalization, self.body_normalization, self.parts, self.presence,
-                    self.velocity))
+                    self.velocity, self.face_key))
 
     def kept_parts(self) -> list[BodyPart]:
         return [p for p in self.layout.parts if not self.parts or p.name in self.parts] if self.layout else []
+
+    def width(self, part: BodyPart) -> int:
+        """Values a kept part contributes (the face: only its key points with face: key)."""
+        if self.face_key and part.name == "face":
+            return len(FACE_KEY) * part.dims
+        return part.stop - part.start
 
     @property
     def output_length(self) -> int:
         if not self.active:
             return self.raw_length
-        width = sum(p.stop - p.start for p in self.kept_parts()) if self.parts else self.raw_length
+        width = sum(self.width(p) for p in self.kept_parts()) if self.layout else self.raw_length
         flags = len(self.kept_parts()) if self.presence else 0
         return width * (2 if self.velocity else 1) + flags
 
@@ -146,7 +171,24 @@ def transform(x: Any, spec: FeatureSpec) -> Any:
         return x
     x = tf.convert_to_tensor(x, tf.float32)
     frame_present = tf.cast(tf.reduce_any(tf.not_equal(x, 0.0), axis=-1, keepdims=True), tf.float32)
+    features, flags = (x, None) if spec.layout is None else _landmark_features(x, spec)
+    if spec.velocity:
+        previous = tf.concat([features[..., :1, :], features[..., :-1, :]], axis=-2)
+        previous_present = tf.concat([frame_present[..., :1, :], frame_present[..., :-1, :]], axis=-2)
+        features = tf.concat([features, (features - previous) * previous_present], axis=-1)
+    if spec.presence:
+        features = tf.concat([features, flags], axis=-1)
+    return features * frame_present
+
+
+def _landmark_features(x: Any, spec: FeatureSpec) -> tuple[Any, Any]:
+    """The per-part steps of a known layout (selecting, sorting, normalising) -> (features, one 0/1
+    presence flag per kept part)."""
+    import tensorflow as tf
+
     parts = {p.name: _part(x, p) for p in spec.layout.parts}
+    if spec.face_key:
+        parts["face"] = tf.gather(parts["face"], FACE_KEY, axis=-2)
     if spec.sort_hands:
         _sort_hands(parts, spec.layout.hands[0].name, spec.layout.hands[1].name)
     presence = {name: _present(points) for name, points in parts.items()}
@@ -161,18 +203,11 @@ def transform(x: Any, spec: FeatureSpec) -> Any:
     if spec.hand_normalization:
         for hand in spec.layout.hands:
             parts[hand.name] = _normalise_hand(parts[hand.name])
-    kept = spec.kept_parts()
     shape = tf.shape(x)
-    flat = [tf.reshape(parts[p.name], tf.concat([shape[:-1], [p.stop - p.start]], 0)) for p in kept]
-    features = tf.concat(flat, axis=-1)
-    if spec.velocity:
-        previous = tf.concat([features[..., :1, :], features[..., :-1, :]], axis=-2)
-        previous_present = tf.concat([frame_present[..., :1, :], frame_present[..., :-1, :]], axis=-2)
-        features = tf.concat([features, (features - previous) * previous_present], axis=-1)
-    if spec.presence:
-        flags = [tf.reshape(presence[p.name], tf.concat([shape[:-1], [1]], 0)) for p in kept]
-        features = tf.concat([features] + flags, axis=-1)
-    return features * frame_present
+    kept = spec.kept_parts()
+    flat = [tf.reshape(parts[p.name], tf.concat([shape[:-1], [spec.width(p)]], 0)) for p in kept]
+    flags = [tf.reshape(presence[p.name], tf.concat([shape[:-1], [1]], 0)) for p in kept]
+    return tf.concat(flat, axis=-1), tf.concat(flags, axis=-1)
 
 
 def transform_numpy(X: np.ndarray, spec: FeatureSpec, chunk: int = 512) -> np.ndarray:

@@ -97,8 +97,9 @@ def _normalised(prepared: Any, index: np.ndarray, batch: int, seed: int, shuffle
         tf.data.experimental.assert_cardinality(-(-len(index) // batch))).map(finish)
 
 
-def training_data(prepared: Any, config: Config) -> tuple[Any, Optional[Any]]:
-    """(train, validation) tf.data pipelines."""
+def training_data(prepared: Any, config: Config, passes: int = 1) -> tuple[Any, Optional[Any]]:
+    """(train, validation) tf.data pipelines; an epoch of the training pipeline is `passes` passes
+    over the training split (reshuffled, and augmented afresh, each time)."""
     import tensorflow as tf
 
     ds, split, batch, seed = prepared.dataset, prepared.split, config.train.batch_size, config.train.seed
@@ -114,4 +115,6 @@ def training_data(prepared: Any, config: Config) -> tuple[Any, Optional[Any]]:
         # validation loss is unweighted, so that it stays comparable between recipes
         val = _normalised(prepared, split.val, batch, seed, False, _targets(config, classes, None))
         val = val.prefetch(tf.data.AUTOTUNE)
+    if passes > 1:
+        train = train.repeat(passes)
     return train.prefetch(tf.data.AUTOTUNE), val

@@ -18,6 +18,8 @@ import numpy as np
 
 from signtrain import artifacts, metadata, runs
 from signtrain.artifacts import RunPaths
+from signtrain.budget import describe as describe_budget
+from signtrain.budget import plan_budget
 from signtrain.config import Config, replace, to_yaml
 from signtrain.curves import write_curves
 from signtrain.data import SequenceDataset, fingerprint, load_dataset
@@ -229,6 +231,14 @@ def train(config: Config, listener: Optional[Listener] = None, resume: Optional[
             if resume is not None:
                 _check_same_data(resume, run, prepared, config)
             listener.on_data(prepared.summary)
+            if config.preprocess.face == "auto" and prepared.spec.face_key:
+                listener.on_message("preprocess.face: auto kept the 76 key face points (lips, nose, eyes) of the 468")
+                record = {**(record or {}), "face": "key (auto)"}
+            budget = plan_budget(config.train, len(prepared.split.train))
+            if budget is not None:  # the epochs the step budget comes to; saved so a resume sees them
+                config = replace(config, train={"epochs": budget.epochs})
+                listener.on_message(describe_budget(budget))
+                record = {**(record or {}), "budget": budget.to_dict()}
             for note in data_account.length_warnings(prepared.dataset, config.data) + plan.notes:
                 listener.on_message(note)
             try:
@@ -318,7 +328,9 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
     resume_state = _load_resume_state(paths) if resuming else None
     _seed(config.train.seed, deterministic=plan.strategy is None)
     ds, split = prepared.dataset, prepared.split
-    steps = -(-len(split.train) // config.train.batch_size)
+    budget = plan_budget(config.train, len(split.train))
+    passes = budget.passes_per_epoch if budget else 1
+    steps = -(-len(split.train) // config.train.batch_size) * passes
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     listener.on_phase("building the model")
     with plan.scope():
@@ -327,7 +339,8 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
             model = keras.models.load_model(paths.resume_model)
             initial_epoch = resume_state["epoch"] + 1
         else:
-            unroll = should_unroll(config.model.unroll, ds.sequence_length, len(split.train) * config.train.epochs)
+            unroll = should_unroll(config.model.unroll, ds.sequence_length,
+                                   len(split.train) * config.train.epochs * passes)
             model = build_model(config.model, ds.sequence_length, prepared.spec.output_length, len(ds.labels),
                                 unroll=unroll)
             if init is not None:
@@ -342,7 +355,7 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
             initial_epoch = 0
     prepare_model(model, plan, config.train.batch_size, ds.sequence_length, prepared.spec.output_length,
                   len(ds.labels))
-    train_data, val_data = training_data(prepared, config)
+    train_data, val_data = training_data(prepared, config, passes)
     if plan.strategy is not None:
         train_data = shard_by_data(train_data)
         val_data = shard_by_data(val_data) if val_data is not None else None

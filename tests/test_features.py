@@ -211,3 +211,45 @@ def test_refill_stretches_back_to_the_full_length():
 def test_balanced_class_weights():
     w = class_weights(np.array([0, 0, 0, 1]), 3)
     np.testing.assert_allclose(w, [4 / 9, 4 / 3, 1.0])
+
+
+@pytest.mark.parametrize("face, length, key", [("key", 1662, True), ("auto", 1662, True), ("auto", 258, False),
+                                               ("all", 1662, False), ("auto", 126, False)])
+def test_face_key_points_keep_lips_nose_and_eyes(face, length, key):
+    from signtrain.features import FACE_KEY
+
+    s = spec(f"preprocess.face={face}", length=length)
+    assert s.face_key is key
+    frames = np.random.default_rng(0).uniform(0.1, 0.9, (2, 3, length)).astype(np.float32)
+    out = transform_numpy(frames, s)
+    if not key:
+        assert out.shape[-1] == length
+        return
+    assert len(FACE_KEY) == 76 == len(set(FACE_KEY)) and max(FACE_KEY) < 468
+    assert out.shape == (2, 3, 132 + 76 * 3 + 126) and s.output_length == 486
+    face = frames[..., 132:1536].reshape(2, 3, 468, 3)
+    assert np.allclose(out[..., 132:360].reshape(2, 3, 76, 3), face[..., list(FACE_KEY), :])
+    assert np.allclose(out[..., :132], frames[..., :132]) and np.allclose(out[..., 360:], frames[..., 1536:])
+
+
+def test_face_key_needs_a_face():
+    with pytest.raises(ConfigError, match="preprocess.face: key needs a layout with the face mesh"):
+        spec("preprocess.face=key", length=258)
+
+
+@pytest.mark.parametrize("length, parts_steps", [(10, ()), (63, ("hand",)), (126, ("sort", "hands")),
+                                                 (128, ("sort", "hands", "body")), (258, ("sort", "hands", "body")),
+                                                 (1662, ("sort", "hands", "body", "face"))])
+def test_the_default_recipe_fits_any_layout(length, parts_steps):
+    """auto = what the layout allows: an unknown width gets velocity only, one hand no sorting..."""
+    s = FeatureSpec.from_config(load_config("default").preprocess, length)
+    assert s.sort_hands == ("sort" in parts_steps)
+    assert s.hand_normalization == bool({"hand", "hands"} & set(parts_steps))
+    assert s.body_normalization == ("body" in parts_steps) and s.face_key == ("face" in parts_steps)
+    assert s.presence == (length != 10) and s.velocity
+    frames = np.random.default_rng(1).uniform(0.1, 0.9, (2, 4, length)).astype(np.float32)
+    frames[:, -1] = 0  # padding stays zero
+    out = transform_numpy(frames, s)
+    assert out.shape == (2, 4, s.output_length) and np.all(out[:, -1] == 0) and np.all(np.isfinite(out))
+    if length == 10:
+        assert np.allclose(out[..., :10], frames) and s.output_length == 20
