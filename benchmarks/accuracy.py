@@ -2,7 +2,7 @@
 signtrain's default (adaptive) recipe and configs/best.yaml, on the same folds, in one run.
 
     python benchmarks/accuracy.py [--datasets dgs_mpdata traduttore_6x30] [--folds 5] [--repeats 2]
-                                  [--recipes original default best] [--variant NAME=KEY=VALUE,KEY=VALUE]
+                                  [--recipes original default best] [--variant 'NAME=KEY=VALUE;KEY=VALUE']
 
 Every recording is tested once per repeat; each repeat draws other folds (seed = repeat).  The
 original recipe is the seed document's code as written (hands only on the DGS sets, 60 frames
@@ -44,7 +44,7 @@ from keras.callbacks import EarlyStopping, ReduceLROnPlateau  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
 from benchmarks.train import original_create_model  # noqa: E402
-from signtrain.config import RECIPES, load_config, recipe_path, replace  # noqa: E402
+from signtrain.config import RECIPES, load_config, replace  # noqa: E402
 from signtrain.data import load_dataset  # noqa: E402
 from signtrain.data.split import fold_splits  # noqa: E402
 from signtrain.train import train  # noqa: E402
@@ -120,7 +120,7 @@ def signtrain_recipe(config, split) -> dict:
 
 def recipe_config(recipe: str, variants: dict, path: Path, seed: int):
     base, overrides = ("default", variants[recipe]) if recipe in variants else (recipe, [])
-    return load_config(recipe_path(base) if base in RECIPES else None,
+    return load_config(ROOT / "configs" / f"{base}.yaml" if base in RECIPES else None,
                        [f"train.seed={seed}", "train.tensorboard=false", "data.cache=false", *overrides],
                        data=str(path))
 
@@ -141,13 +141,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--recipes", nargs="+", default=["original", "default", "best"])
     parser.add_argument("--variant", action="append", default=[],
-                        help="NAME=KEY=VALUE,KEY=VALUE: the default recipe with these keys, as recipe NAME")
+                        help="'NAME=KEY=VALUE;KEY=VALUE': the default recipe with these keys, as recipe NAME")
     parser.add_argument("--original-epochs", type=int, default=500)
     args = parser.parse_args()
     variants = {}
     for text in args.variant:
         label, _, keys = text.partition("=")
-        variants[label] = [k for k in keys.split(",") if k]
+        variants[label] = [k for k in keys.split(";") if k]
     recipes = [*args.recipes, *variants]
     print(f"cores: {os.cpu_count()}, keras {keras.__version__}; {args.folds}-fold CV x {args.repeats} repeats; "
           f"recipes {', '.join(recipes)}")

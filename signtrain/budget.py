@@ -22,7 +22,7 @@ from typing import Optional
 from signtrain.config import TrainConfig
 
 N_REF, PASSES_REF = 1250, 150        # dgs30's training part, and the passes that suit it (configs/best.yaml)
-PASSES_MIN, PASSES_MAX = 60, 300
+PASSES_MIN, PASSES_MAX = 60, 200
 MIN_EPOCH_STEPS = 16
 
 

@@ -498,8 +498,8 @@ def test_a_diverging_training_stops_at_once_and_keeps_the_previous_run(tmp_path)
     _previous_run(tmp_path, out)
     before = snapshot(out)
     root = base(tmp_path)
-    result = runner.invoke(app, ["train", "--data", str(root), "--output", str(out), "--quiet", "--no-cache",
-                                 "--set", "data.features_per_frame=null", "--set", "data.sequence_length=8",
+    result = runner.invoke(app, ["train", "--config", "base", "--data", str(root), "--output", str(out), "--quiet",
+                                 "--no-cache", "--set", "data.features_per_frame=null", "--set", "data.sequence_length=8",
                                  *TINY, "--set", "train.epochs=50", "--set", "train.learning_rate=1e30",
                                  "--set", "preprocess.normalization=none"])
     assert result.exit_code == 1, result.stdout + result.stderr

@@ -235,7 +235,8 @@ def previous(abc_run, out):
 
 
 def _train_args(data, out, epochs, *extra):
-    args = ["train", "--quiet", "--data", str(data), "--output", str(out), "--set", f"train.epochs={epochs}",
+    args = ["train", "--config", "base", "--quiet", "--data", str(data), "--output", str(out), "--set",
+            f"train.epochs={epochs}",
             "--set", "data.features_per_frame=63", "--set", "data.sequence_length=10", *extra]
     for item in TINY_MODEL:
         args += ["--set", item]
