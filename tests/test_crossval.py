@@ -117,9 +117,9 @@ def test_a_wrong_final_or_fold_count_is_refused(tree, tmp_path):
 def test_train_folds_end_to_end_keeps_the_best_fold(tree, tmp_path):
     data = tree(sequences=8, features=63)
     models = tmp_path / "models"
+    keys = [*TINY_MODEL, "train.epochs=2", "data.sequence_length=10", "split.validation_fraction=0.25"]
     args = ["train", "--data", str(data), "--output", str(models), "-q", "--folds", "2", "--final", "best",
-                *(a for s in [*TINY_MODEL, "train.epochs=2", "data.sequence_length=10", "split.validation_fraction=0.25"]
-              for a in ("--set", s))]
+            *(a for s in keys for a in ("--set", s))]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "2-fold cross-validation" in result.stdout and "mean ± std" in result.stdout
