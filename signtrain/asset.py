@@ -35,8 +35,9 @@ class AssetError(SigntrainError):
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "signtrain" / "mediapipe"
+    from signtrain.data.cache import cache_root
+
+    return cache_root(None) / "mediapipe"
 
 
 def source() -> tuple[str, str]:

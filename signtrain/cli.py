@@ -501,7 +501,7 @@ def predict(
                               f"appear as they are made (Ctrl-C stops)…", markup=False)
             on_emission = (lambda e: None) if as_json else (lambda e: ui.render_emission(e, console))
             result = live(predictor, source, bundle(), threshold, smooth, hold, on_emission)
-            as_stream_result(result, f"camera {camera}", live_mode=True)
+            show_stream(result, None, console)  # its signs are on screen already: the sentence
             return 0
         fps = None
         if is_video(recording):
@@ -509,7 +509,7 @@ def predict(
         else:
             frames = read_recording(recording, predictor)
         if as_stream:
-            as_stream_result(stream(predictor, frames, threshold, smooth, hold, fps), str(recording))
+            show_stream(stream(predictor, frames, threshold, smooth, hold, fps), str(recording), console)
         else:
             ranked = top_k(predictor, frames, min(top, len(predictor.labels)))
             if as_json:
@@ -518,14 +518,14 @@ def predict(
                 ui.render_prediction(str(recording), ranked, console)
         return 0
 
-    def as_stream_result(result, source: str, live_mode: bool = False) -> None:
+    def show_stream(result, source: Optional[str], console) -> None:
         if as_json:
             ui.print_json({"frames": result.frames, "steps": result.steps, "fps": result.fps,
                            "sentence": result.sentence, "emissions": [asdict(e) for e in result.emissions]})
-        elif live_mode:
-            ui.render_sentence(result, ui.make_console())
+        elif source is None:
+            ui.render_sentence(result, console)
         else:
-            ui.render_stream(source, result, threshold, ui.make_console())
+            ui.render_stream(source, result, threshold, console)
 
     raise typer.Exit(_guard(work, "predict"))
 

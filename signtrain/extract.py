@@ -249,12 +249,12 @@ def plan(found: list[tuple[Path, str]], out: Path, settings: Settings) -> tuple[
 # ---------------------------------------------------------------- one video
 
 
-_progress_queue: Any = None
+_worker_queue: Any = None  # in a worker process: where run_job's progress goes
 
 
 def _init_worker(queue: Any) -> None:
-    global _progress_queue
-    _progress_queue = queue
+    global _worker_queue
+    _worker_queue = queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C does
     if QUIET_ENV:  # MediaPipe logs from its own threads at any time; a worker reports through its results
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -277,6 +277,19 @@ def landmarks_of(source: Any, asset: Path, layout: Layout, picks: Optional[np.nd
                 on_frame(len(rows))
     array = np.stack(rows) if rows else np.zeros((0, layout.length), dtype=np.float32)
     return array, dict(zip(PARTS, (int(n) for n in seen))), decoded
+
+
+def video_landmarks(path: Path, asset: Path, layout: Layout, frames: Optional[int] = None,
+                    on_frame: Optional[Callable[[int], None]] = None) -> tuple[np.ndarray, dict, int]:
+    """landmarks_of a video file, `frames` of them sampled evenly (None: all); a video with no
+    decodable frame, or no person in any, is a VideoError naming it."""
+    picks = video.even_sample(video.count_frames(path), frames) if frames is not None else None
+    array, detected, decoded = landmarks_of(path, asset, layout, picks, on_frame)
+    if decoded == 0:
+        raise video.VideoError(f"{path}: no frames could be decoded; check the file")
+    if not any(detected.values()):
+        raise video.VideoError(f"{path}: no person detected in any of its {decoded} frames")
+    return array, detected, decoded
 
 
 def _write(array: np.ndarray, out: Path, job: Job, arrays: bool) -> Path:
@@ -303,30 +316,26 @@ def _write(array: np.ndarray, out: Path, job: Job, arrays: bool) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def run_job(job: Job, out: Path, asset: Path, settings: Settings) -> VideoReport:
-    """Extract one video into its recording; never raises for a bad video (the report says why)."""
+def _worker_job(job: Job, out: Path, asset: Path, settings: Settings) -> VideoReport:
+    return run_job(job, out, asset, settings, _worker_queue.put)
+
+
+def run_job(job: Job, out: Path, asset: Path, settings: Settings,
+            on_frames: Callable[[int], None] = lambda n: None) -> VideoReport:
+    """Extract one video into its recording; never raises for a bad video (the report says why).
+    on_frames(n) is told of frames done, a few at a time."""
     report = VideoReport(job.video, job.sign, job.sequence, "failed")
     started = time.perf_counter()
     sent = [0]
 
     def progress(done: int) -> None:
-        if _progress_queue is not None and done - sent[0] >= 5:
-            _progress_queue.put(done - sent[0])
+        if done - sent[0] >= 5:
+            on_frames(done - sent[0])
             sent[0] = done
 
     try:
-        path = Path(job.video)
-        picks = None
-        if settings.frames is not None:
-            total = video.count_frames(path)
-            if total == 0:
-                raise video.VideoError("no frames could be decoded")
-            picks = video.even_sample(total, settings.frames)
-        array, report.detected, report.frames_read = landmarks_of(path, asset, settings.layout, picks, progress)
-        if report.frames_read == 0:
-            raise video.VideoError("no frames could be decoded")
-        if not any(report.detected.values()):
-            raise video.VideoError(f"no person detected in any of its {report.frames_read} frames")
+        array, report.detected, report.frames_read = video_landmarks(Path(job.video), asset, settings.layout,
+                                                                     settings.frames, progress)
         report.output = str(_write(array, out, job, settings.arrays))
         report.frames_written = len(array)
         report.status = "extracted"
@@ -335,28 +344,13 @@ def run_job(job: Job, out: Path, asset: Path, settings: Settings) -> VideoReport
     except Exception as exc:  # noqa: BLE001 - a decoder or MediaPipe failure belongs to this video only
         report.reason = f"{type(exc).__name__}: {str(exc)[:200]}"
     finally:
-        if _progress_queue is not None and report.frames_read > sent[0]:
-            _progress_queue.put(report.frames_read - sent[0])
+        if report.frames_read > sent[0]:
+            on_frames(report.frames_read - sent[0])
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
 # ---------------------------------------------------------------- the whole run
-
-
-def _estimate(path: str, frames: Optional[int]) -> int:
-    if frames is not None:
-        return frames
-    try:
-        capture, _ = video.open_capture(Path(path))
-    except SigntrainError:
-        return 0
-    try:
-        import cv2
-
-        return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
-    finally:
-        capture.release()
 
 
 def extract(source: Path, out: Path, asset: Path, settings: Settings, sign: Optional[str] = None,
@@ -373,7 +367,7 @@ def extract(source: Path, out: Path, asset: Path, settings: Settings, sign: Opti
         jobs, skipped, manifest = plan(found, out, settings)
         artifacts.write_json(out / STATE / MANIFEST, manifest)
         for job in jobs:
-            job.estimate = _estimate(job.video, settings.frames)
+            job.estimate = settings.frames if settings.frames is not None else video.header_frame_count(job.video)
         workers = max(1, min(settings.workers, len(jobs)))
         report = ExtractReport(str(source), str(out), settings.record(), workers, list(skipped), ignored=ignored)
         listener.on_start(jobs, skipped)
@@ -397,22 +391,16 @@ def extract(source: Path, out: Path, asset: Path, settings: Settings, sign: Opti
 
 def _run(jobs: list[Job], out: Path, asset: Path, settings: Settings, workers: int, listener: Listener):
     if workers == 1:
-        global _progress_queue
-        queue = _DirectQueue(listener)
-        _progress_queue = queue
-        try:
-            for job in jobs:
-                with quiet():
-                    result = run_job(job, out, asset, settings)
-                yield result
-        finally:
-            _progress_queue = None
+        for job in jobs:
+            with quiet():
+                result = run_job(job, out, asset, settings, listener.on_frames)
+            yield result
         return
     context = multiprocessing.get_context("spawn")  # TensorFlow and MediaPipe threads do not survive fork
     queue = context.Queue()
     pool = context.Pool(workers, initializer=_init_worker, initargs=(queue,))
     try:
-        pending = [pool.apply_async(run_job, (job, out, asset, settings)) for job in jobs]
+        pending = [pool.apply_async(_worker_job, (job, out, asset, settings)) for job in jobs]
         while pending:
             _drain(queue, listener)
             ready = [p for p in pending if p.ready()]
@@ -437,13 +425,3 @@ def _drain(queue: Any, listener: Listener) -> None:
             listener.on_frames(queue.get_nowait())
         except queues.Empty:
             return
-
-
-@dataclass
-class _DirectQueue:
-    """The in-process stand-in for the workers' progress queue."""
-
-    listener: Listener
-
-    def put(self, frames: int) -> None:
-        self.listener.on_frames(frames)

@@ -44,11 +44,14 @@ def extractable_layouts() -> dict[str, Layout]:
             if all(part.name in PARTS and part.dims <= HOLISTIC.part(part.name).dims for part in layout.parts)}
 
 
+def _listed() -> str:
+    return ", ".join(f"{n} = {layout.length}" for n, layout in extractable_layouts().items())
+
+
 def layout_named(name: str) -> Layout:
     known = extractable_layouts()
     if name not in known:
-        raise ConfigError(f"--layout {name}: extraction writes one of {', '.join(known)} "
-                          f"({', '.join(f'{n} = {lay.length}' for n, lay in known.items())})")
+        raise ConfigError(f"--layout {name}: extraction writes one of {_listed()}")
     return known[name]
 
 
@@ -58,8 +61,8 @@ def layout_for_width(width: int) -> Layout:
         if layout.length == width:
             return layout
     raise ConfigError(f"the model reads {width} values per frame, which is no layout MediaPipe Holistic extraction "
-                      f"writes ({', '.join(f'{n} = {lay.length}' for n, lay in extractable_layouts().items())}); "
-                      f"extract the landmarks the way the training data was made and predict on the .npy")
+                      f"writes ({_listed()}); extract the landmarks the way the training data was made and predict "
+                      f"on the .npy")
 
 
 def selection(layout: Layout) -> np.ndarray:

@@ -150,19 +150,13 @@ def read_video(path: Path, predictor: Predictor, asset: Path, whole: bool = Fals
     extraction as signtrain extract: with the model's layout, and sampled to the same number of
     frames when its training data was extracted with --frames N (unless `whole`, for streaming)."""
     from signtrain import video
-    from signtrain.extract import landmarks_of
+    from signtrain.extract import video_landmarks
     from signtrain.holistic import quiet
 
-    layout = model_layout(predictor)
-    fps = video.frame_rate(path)
     sampled = None if whole else (predictor.meta.extraction or {}).get("frames")
-    picks = video.even_sample(video.count_frames(path), int(sampled)) if sampled else None
     with quiet():
-        frames, detected, decoded = landmarks_of(path, asset, layout, picks)
-    if decoded == 0:
-        raise video.VideoError(f"{path}: no frames could be decoded; check the file")
-    if not any(detected.values()):
-        raise DataError(f"{path}: no person detected in any of its {decoded} frames")
+        frames, _, _ = video_landmarks(path, asset, model_layout(predictor), int(sampled) if sampled else None)
+    fps = video.frame_rate(path)
     return frames, fps
 
 

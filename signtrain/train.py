@@ -202,7 +202,8 @@ def monitored(config: Config, has_val: bool) -> tuple[str, str]:
 def train(config: Config, listener: Optional[Listener] = None, resume: Optional[runs.RunInfo] = None,
           callbacks: tuple = (), name: Optional[str] = None, overwrite: bool = False,
           interrupt: Optional[InterruptScope] = None, init: Any = None, split: Optional[Split] = None,
-          record: Optional[dict] = None) -> TrainResult:
+          record: Optional[dict] = None, passes: int = 1) -> TrainResult:
+    """passes: passes over the training split per epoch (the step budget's, see signtrain.budget)."""
     """Train and commit one run into config.output.dir.  resume: a run found by runs.find_run, whose
     config (see signtrain.resume) this config must be.  init: the RunMetadata of a model to start from,
     with config from signtrain.finetune.config_for.  callbacks: extra Keras callbacks.  split: the
@@ -247,7 +248,7 @@ def train(config: Config, listener: Optional[Listener] = None, resume: Optional[
                 raise RunError(f"cannot write into {out} ({exc.strerror or exc}); nothing was committed and the "
                                f"previous run is intact; free space or choose a writable --output") from None
             result = _fit(config, prepared, plan, listener, run, interrupt, resume is not None, callbacks, init,
-                          record or {})
+                          record or {}, budget.passes_per_epoch if budget else 1)
     result.is_chief = chief
     return result
 
@@ -315,7 +316,8 @@ def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: I
 
 def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run: runs.RunWriter,
          interrupt: InterruptScope, resuming: bool, extra_callbacks: tuple = (), init: Any = None,
-         record: Optional[dict] = None) -> TrainResult:
+         record: Optional[dict] = None, passes: int = 1) -> TrainResult:
+    """passes: passes over the training split per epoch (the step budget's, see signtrain.budget)."""
     import keras
 
     from signtrain.callbacks import TrainState
@@ -328,8 +330,6 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
     resume_state = _load_resume_state(paths) if resuming else None
     _seed(config.train.seed, deterministic=plan.strategy is None)
     ds, split = prepared.dataset, prepared.split
-    budget = plan_budget(config.train, len(split.train))
-    passes = budget.passes_per_epoch if budget else 1
     steps = -(-len(split.train) // config.train.batch_size) * passes
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     listener.on_phase("building the model")

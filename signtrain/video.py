@@ -61,6 +61,18 @@ def frame_rate(path: Path) -> float:
     return fps
 
 
+def header_frame_count(path: Union[Path, str]) -> int:
+    """The frame count the container claims (cheap, often approximate): for an ETA; 0 when unknown."""
+    try:
+        capture, _ = open_capture(Path(path))
+    except SigntrainError:
+        return 0
+    try:
+        return max(int(capture.get(_cv2().CAP_PROP_FRAME_COUNT)), 0)
+    finally:
+        capture.release()
+
+
 def count_frames(path: Path) -> int:
     """The number of frames that decode (grab() skips the colour conversion)."""
     capture, _ = open_capture(path)

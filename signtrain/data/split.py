@@ -44,16 +44,21 @@ def _cut(index: np.ndarray, y: np.ndarray, fraction: float, stratify: bool, seed
     return np.sort(keep), np.sort(cut)
 
 
+def _signers(cfg: SplitConfig, groups: Optional[list[str]]) -> Optional[np.ndarray]:
+    """Who signed each recording, when split.group_by asks to keep signers whole; else None."""
+    if cfg.group_by != "participant":
+        return None
+    if groups is None:
+        raise DataError("split.group_by: participant needs participant ids, which only the ISLR parquet "
+                        "format (train.csv participant_id) carries; set split.group_by: none")
+    return np.asarray(groups)
+
+
 def split_dataset(y: np.ndarray, cfg: SplitConfig, seed: int, groups: Optional[list[str]] = None) -> Split:
     """Test first (fraction of all), then validation (fraction of the rest), as the original recipe did.
     With split.group_by: participant, no signer appears in two splits."""
     index = np.arange(len(y))
-    grouped = None
-    if cfg.group_by == "participant":
-        if groups is None:
-            raise DataError("split.group_by: participant needs participant ids, which only the ISLR parquet "
-                            "format (train.csv participant_id) carries; set split.group_by: none")
-        grouped = np.asarray(groups)
+    grouped = _signers(cfg, groups)
     rest, test = _cut(index, y, cfg.test_fraction, cfg.stratify, seed, "test", grouped)
     train, val = _cut(rest, y, cfg.validation_fraction, cfg.stratify, seed + 1, "validation", grouped)
     return Split(train, val, test)
@@ -67,12 +72,8 @@ def fold_splits(y: np.ndarray, cfg: SplitConfig, folds: int, seed: int,
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     index = np.arange(len(y))
-    grouped = None
-    if cfg.group_by == "participant":
-        if groups is None:
-            raise DataError("split.group_by: participant needs participant ids, which only the ISLR parquet "
-                            "format (train.csv participant_id) carries; set split.group_by: none")
-        grouped = np.asarray(groups)
+    grouped = _signers(cfg, groups)
+    if grouped is not None:
         signers = len(np.unique(grouped))
         if signers < folds:
             raise DataError(f"--folds {folds} with split.group_by: participant needs at least {folds} signers; the "
