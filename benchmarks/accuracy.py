@@ -8,7 +8,7 @@ Every recording is tested once per repeat; each repeat draws other folds (seed =
 original recipe is the seed document's code as written (hands only on the DGS sets, 60 frames
 there and 30 elsewhere, zero-padded, global mean/std, 3-layer LSTM, 500 epochs with early
 stopping on the last 10 % of its training arrays).  signtrain's recipes train through
-signtrain.train.train with the fold as the test split.  Printed per data set and recipe: mean
+signtrain.training.run.train with the fold as the test split.  Printed per data set and recipe: mean
 +- std over all folds of test accuracy and macro-F1, the mean training time, and each recipe's
 difference to the original with its standard error (from the repeat means of the paired
 per-fold differences; per fold with one repeat).  A difference smaller than its standard error
@@ -47,7 +47,7 @@ from benchmarks.train import original_create_model  # noqa: E402
 from signtrain.config import RECIPES, load_config, replace  # noqa: E402
 from signtrain.data import load_dataset  # noqa: E402
 from signtrain.data.split import fold_splits  # noqa: E402
-from signtrain.train import train  # noqa: E402
+from signtrain.training.run import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

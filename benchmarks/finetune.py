@@ -29,11 +29,11 @@ from signtrain.runtime import import_tensorflow  # noqa: E402
 
 import_tensorflow()
 
-from signtrain import metadata  # noqa: E402
 from signtrain.config import load_config  # noqa: E402
-from signtrain.evaluate import evaluate  # noqa: E402
-from signtrain.finetune import config_for  # noqa: E402
-from signtrain.train import train  # noqa: E402
+from signtrain.deploy.evaluate import evaluate  # noqa: E402
+from signtrain.store import metadata  # noqa: E402
+from signtrain.training.finetune import config_for  # noqa: E402
+from signtrain.training.run import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "dgs30_csv"

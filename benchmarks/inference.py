@@ -32,10 +32,10 @@ import keras  # noqa: E402
 
 from signtrain.config import load_config  # noqa: E402
 from signtrain.data.example import write_example  # noqa: E402
-from signtrain.export import batch1_runner, export  # noqa: E402
-from signtrain.predict import windows  # noqa: E402
-from signtrain.predictor import load_predictor  # noqa: E402
-from signtrain.train import train  # noqa: E402
+from signtrain.deploy.export import batch1_runner, export  # noqa: E402
+from signtrain.deploy.predict import windows  # noqa: E402
+from signtrain.deploy.predictor import load_predictor  # noqa: E402
+from signtrain.training.run import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

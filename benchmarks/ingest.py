@@ -135,7 +135,7 @@ RSS_SCRIPT = """
 import resource, sys
 sys.path.insert(0, {root!r})
 from signtrain.config import load_config
-from signtrain.train import train
+from signtrain.training.run import train
 config = load_config(None, ["data.features_per_frame=225", "data.sequence_length=30", "train.epochs=1",
                             "train.tensorboard=false", "model.units=[8]", "model.return_sequences=false",
                             "model.dropout=0.0", "model.l2=0.0", "model.batch_norm=false", "model.unroll=false",

@@ -31,7 +31,7 @@ if not gpus and {replicas} > 1:
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * {replicas})
 from benchmarks.train import TimedDisplay
 from signtrain.config import load_config
-from signtrain.train import train
+from signtrain.training.run import train
 devices = ([f"/gpu:{{i}}" for i in range({replicas})] if gpus else [f"/cpu:{{i}}" for i in range({replicas})])
 extra = ["train.distribute=mirrored", "train.devices=" + json.dumps(devices)] if {replicas} > 1 else []
 config = load_config({config!r}, ["train.epochs={epochs}", "train.tensorboard=false", "model.unroll=false",

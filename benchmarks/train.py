@@ -40,8 +40,8 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 from benchmarks.ingest import original_load_data  # noqa: E402
 from signtrain.config import load_config  # noqa: E402
-from signtrain.train import prepare  # noqa: E402
-from signtrain.train import train as signtrain_train  # noqa: E402
+from signtrain.training.run import prepare  # noqa: E402
+from signtrain.training.run import train as signtrain_train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -1,5 +1,5 @@
 """`python -m signtrain` runs the command-line interface."""
 
-from signtrain.cli import main
+from signtrain.cli.app import main
 
 main()

@@ -20,10 +20,10 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from conftest import REAL_DATA, TINY_MODEL, write_tree
 from typer.testing import CliRunner
 
-from conftest import REAL_DATA, TINY_MODEL, write_tree
-from signtrain.cli import app
+from signtrain.cli.app import app
 from signtrain.config import all_keys, load_config
 from signtrain.errors import ConfigError
 
@@ -122,7 +122,7 @@ def islr_tree(tmp: Path, column: str = "", value=None, sign: str = "hello", inde
 
 def npz_file(tmp: Path, damage: Callable[[Path], None]) -> Path:
     from signtrain.config import load_config as lc
-    from signtrain.convert import convert
+    from signtrain.data.convert import convert
 
     root = base(tmp / "src")
     out = tmp / "all.npz"
@@ -239,7 +239,8 @@ _RUN_CACHE: dict[str, Path] = {}
 def _previous_run(tmp: Path, out: Path) -> None:
     """An earlier good run in the output folder, which a failed command must leave as it was."""
     from conftest import tiny_config
-    from signtrain.train import train
+
+    from signtrain.training.run import train
 
     if "run" not in _RUN_CACHE:
         import tempfile
@@ -395,7 +396,7 @@ def edit_meta(change: Callable[[dict], dict], keep_digest: bool = False):
         meta_path = (out / "lstm_model.meta.json").resolve()
         meta = change(json.loads(meta_path.read_text()))
         if keep_digest:
-            from signtrain.metadata import content_digest
+            from signtrain.store.metadata import content_digest
 
             meta["digest"] = content_digest(meta)
         meta_path.write_text(json.dumps(meta) if isinstance(meta, dict) else meta)
@@ -508,7 +509,7 @@ def test_a_diverging_training_stops_at_once_and_keeps_the_previous_run(tmp_path)
 
 
 def test_an_unexpected_failure_is_one_line_and_a_crash_log(tmp_path, monkeypatch):
-    import signtrain.validation as validation
+    import signtrain.data.validation as validation
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import tiny_config
-from signtrain.budget import MIN_EPOCH_STEPS, PASSES_MAX, PASSES_MIN, auto_passes, describe, plan_budget
+
 from signtrain.config import TrainConfig, load_config
 from signtrain.errors import ConfigError
+from signtrain.training.budget import MIN_EPOCH_STEPS, PASSES_MAX, PASSES_MIN, auto_passes, describe, plan_budget
 
 
 def _train(**kw) -> TrainConfig:
@@ -70,7 +70,7 @@ def test_bad_budgets_are_refused(value, match):
 
 @pytest.mark.slow
 def test_a_budgeted_training_runs_its_steps_in_epochs_of_several_passes(tree, tmp_path):
-    from signtrain.train import train
+    from signtrain.training.run import train
 
     config = tiny_config(tree(sequences=6, features=63), tmp_path / "models", "train.steps=12",
                          "split.validation_fraction=0.0", "split.test_fraction=0.25", "train.batch_size=8")

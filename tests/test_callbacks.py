@@ -7,8 +7,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from signtrain import callbacks as cb  # noqa: E402
-from signtrain.curves import read_history  # noqa: E402
+from signtrain.training import callbacks as cb  # noqa: E402
+from signtrain.training.curves import read_history  # noqa: E402
 
 
 class Listener:

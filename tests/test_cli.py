@@ -15,7 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from signtrain import ui
-from signtrain.cli import app
+from signtrain.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -115,7 +115,7 @@ class Clock:
 
 
 def test_plain_training_lines_are_exact():
-    from signtrain.callbacks import TrainState
+    from signtrain.training.callbacks import TrainState
 
     buffer, clock = io.StringIO(), Clock()
     display = ui.TrainingDisplay(Console(file=buffer, width=200), live=False, clock=clock)
@@ -134,8 +134,9 @@ def test_plain_training_lines_are_exact():
 
 
 def _report(n_signs: int):
-    from signtrain.evaluate import EvalReport, compute_metrics
     import numpy as np
+
+    from signtrain.deploy.evaluate import EvalReport, compute_metrics
 
     labels = [f"sign{i:02d}" for i in range(n_signs)]
     y = np.arange(n_signs).repeat(2)
@@ -182,7 +183,7 @@ def test_phases_on_a_terminal_and_in_a_pipe():
 
 def test_the_listed_choices_are_the_library_s():
     from signtrain.choices import EXPORT_FORMATS
-    from signtrain.export import FORMATS
+    from signtrain.deploy.export import FORMATS
 
     assert tuple(FORMATS) == EXPORT_FORMATS
 

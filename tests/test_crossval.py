@@ -9,14 +9,14 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import TINY_MODEL, tiny_config
 from typer.testing import CliRunner
 
-from conftest import TINY_MODEL, tiny_config
-from signtrain.cli import app
+from signtrain.cli.app import app
 from signtrain.config import SplitConfig
-from signtrain.crossval import CrossValResult, FoldResult, cross_validate
 from signtrain.data.split import fold_splits
 from signtrain.errors import ConfigError, DataError
+from signtrain.training.crossval import CrossValResult, FoldResult, cross_validate
 
 runner = CliRunner()
 

@@ -2,8 +2,8 @@ import shutil
 
 import numpy as np
 import pytest
-
 from conftest import real_data
+
 from signtrain.config import load_config
 from signtrain.data import load_dataset
 from signtrain.data.mpdata import natural_key

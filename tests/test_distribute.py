@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TINY_MODEL, write_tree
 
 pytestmark = pytest.mark.slow
@@ -23,7 +22,7 @@ if {replicas} > 1:
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * {replicas})
 sys.path.insert(0, {root!r})
 from signtrain.config import load_config
-from signtrain.train import train
+from signtrain.training.run import train
 config = load_config(None, {overrides!r}, data={data!r}, output={out!r})
 print("RESULT " + json.dumps(train(config).metrics))
 """
@@ -50,7 +49,7 @@ def data(tmp_path_factory):
 
 def test_mirrored_over_two_logical_cpus_matches_a_single_device_run(data, tmp_path):
     from signtrain.config import load_config
-    from signtrain.train import train
+    from signtrain.training.run import train
 
     single = train(load_config(None, _overrides(), data=str(data), output=str(tmp_path / "single"))).metrics
     mirrored = _run_script(2, _overrides("train.distribute=mirrored", "train.devices=['/cpu:0', '/cpu:1']"),
@@ -113,7 +112,7 @@ def test_multi_worker_two_processes_only_the_chief_writes(data, tmp_path):
     assert not (tmp_path / "out1").exists()
     metrics = json.loads((chief / "metrics.json").read_text())
     assert metrics["replicas"] == 2 and metrics["epochs_run"] == 2
-    from signtrain.evaluate import evaluate
+    from signtrain.deploy.evaluate import evaluate
 
     assert evaluate(chief / "lstm_model.h5").accuracy == metrics["test_accuracy"]
 
@@ -121,7 +120,7 @@ def test_multi_worker_two_processes_only_the_chief_writes(data, tmp_path):
 def test_mixed_precision_is_refused_on_a_cpu(data, tmp_path):
     from typer.testing import CliRunner
 
-    from signtrain.cli import app
+    from signtrain.cli.app import app
 
     done = CliRunner().invoke(app, ["train", "--data", str(data), "--output", str(tmp_path / "m"), "--set",
                                     "train.mixed_precision=true"])

@@ -3,14 +3,14 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import real_data, tiny_config, write_tree
 from sklearn import metrics as skm
 from typer.testing import CliRunner
 
-from conftest import real_data, tiny_config, write_tree
-from signtrain.cli import app
-from signtrain.evaluate import compute_metrics, evaluate
+from signtrain.cli.app import app
+from signtrain.deploy.evaluate import compute_metrics, evaluate
 from signtrain.errors import DataError, ModelError
-from signtrain.train import train
+from signtrain.training.run import train
 
 runner = CliRunner()
 LABELS = ["a", "b", "c", "d", "e", "f"]

@@ -3,16 +3,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny_config, write_tree
 from typer.testing import CliRunner
 
-from conftest import tiny_config, write_tree
-from signtrain import export as export_module
-from signtrain.cli import app
+from signtrain.cli.app import app
 from signtrain.config import load_config
-from signtrain.export import export
-from signtrain.predict import stream, windows
-from signtrain.predictor import load_predictor
-from signtrain.train import train
+from signtrain.deploy import export as export_module
+from signtrain.deploy.export import export
+from signtrain.deploy.predict import stream, windows
+from signtrain.deploy.predictor import load_predictor
+from signtrain.training.run import train
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -180,7 +180,7 @@ def test_predict_on_tflite_never_imports_tensorflow(trained, tmp_path):
 
     base, data, model = trained
     report = export(model, ["tflite"], output=tmp_path)
-    code = ("import sys\nfrom signtrain.cli import main\nsys.argv = ['signtrain', 'predict', sys.argv[1], sys.argv[2], "
+    code = ("import sys\nfrom signtrain.cli.app import main\nsys.argv = ['signtrain', 'predict', sys.argv[1], sys.argv[2], "
             "'--json']\ntry:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
             "print('TF', any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code, report.entries[0].path, str(data / "a" / "2")],

@@ -19,15 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_MODEL
 from typer.testing import CliRunner
 
-from conftest import TINY_MODEL
-from signtrain import asset, video
 from signtrain.choices import EXTRACT_LAYOUTS
-from signtrain.cli import app
+from signtrain.cli.app import app
 from signtrain.errors import ConfigError
-from signtrain.extract import STATE, Settings, find_videos, plan, sign_of_file
-from signtrain.holistic import HOLISTIC, extractable_layouts, layout_for_width, layout_named, selection
+from signtrain.extract import asset, video
+from signtrain.extract.holistic import HOLISTIC, extractable_layouts, layout_for_width, layout_named, selection
+from signtrain.extract.run import STATE, Settings, find_videos, plan, sign_of_file
 
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 CLIP, BUNDLE = MEDIA / "selfie_segmentation_web.mp4", MEDIA / "holistic_landmarker.task"
@@ -223,7 +223,7 @@ def test_a_bad_model_asset_is_refused_by_name(tmp_path, content, match):
 
 
 def test_without_the_extra_extraction_says_how_to_install_it(monkeypatch):
-    from signtrain.holistic import ExtractUnavailable, _import_mediapipe
+    from signtrain.extract.holistic import ExtractUnavailable, _import_mediapipe
 
     monkeypatch.setitem(sys.modules, "cv2", None)
     monkeypatch.setitem(sys.modules, "mediapipe", None)

@@ -7,12 +7,12 @@ import pytest
 
 from signtrain.config import load_config
 from signtrain.errors import ConfigError
-from signtrain.features import FeatureSpec, transform_numpy
 from signtrain.layouts import detect_layout
-from signtrain.pipeline import class_weights
+from signtrain.training.pipeline import class_weights
+from signtrain.transforms.features import FeatureSpec, transform_numpy
 
 tf = pytest.importorskip("tensorflow")
-from signtrain import augment  # noqa: E402
+from signtrain.transforms import augment  # noqa: E402
 
 HANDS = detect_layout(126)
 
@@ -216,7 +216,7 @@ def test_balanced_class_weights():
 @pytest.mark.parametrize("face, length, key", [("key", 1662, True), ("auto", 1662, True), ("auto", 258, False),
                                                ("all", 1662, False), ("auto", 126, False)])
 def test_face_key_points_keep_lips_nose_and_eyes(face, length, key):
-    from signtrain.features import FACE_KEY
+    from signtrain.transforms.features import FACE_KEY
 
     s = spec(f"preprocess.face={face}", length=length)
     assert s.face_key is key

@@ -3,20 +3,20 @@
 import json
 
 import pytest
+from conftest import TINY_MODEL, tiny_config, write_tree
 from typer.testing import CliRunner
 
-from conftest import TINY_MODEL, tiny_config, write_tree
-from signtrain import metadata
-from signtrain.cli import app
-from signtrain.finetune import config_for
+from signtrain.cli.app import app
+from signtrain.store import metadata
+from signtrain.training.finetune import config_for
 
 pytestmark = pytest.mark.slow
 
 
 def test_adding_signs_keeps_the_old_signs_predictions(tmp_path):
-    from signtrain.evaluate import evaluate
-    from signtrain.predictor import load_predictor
-    from signtrain.train import train
+    from signtrain.deploy.evaluate import evaluate
+    from signtrain.deploy.predictor import load_predictor
+    from signtrain.training.run import train
 
     old = write_tree(tmp_path / "old", signs=("a", "b", "c"), sequences=12, frames=8, features=63, seed=3)
     more = write_tree(tmp_path / "more", signs=("a", "b", "c", "d"), sequences=12, frames=8, features=63, seed=3)
@@ -38,7 +38,7 @@ def test_adding_signs_keeps_the_old_signs_predictions(tmp_path):
 
 
 def test_init_refuses_another_layout_and_resume(tmp_path):
-    from signtrain.train import train
+    from signtrain.training.run import train
 
     old = write_tree(tmp_path / "old", signs=("a", "b"), sequences=8, frames=8, features=63)
     train(tiny_config(old, tmp_path / "m", frames=8, epochs=1))

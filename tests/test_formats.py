@@ -3,12 +3,12 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import real_data, tiny_config
+
 from signtrain.config import load_config
-from signtrain.convert import convert
 from signtrain.data import detect_format, load_dataset
 from signtrain.data.cache import cache_root
+from signtrain.data.convert import convert
 from signtrain.data.parquet import LIPS
 from signtrain.data.split import split_dataset
 from signtrain.errors import DataError
@@ -192,7 +192,7 @@ def test_convert_round_trips(tree, tmp_path):
 
 @pytest.mark.slow
 def test_streaming_training_from_the_memory_mapped_cache(tree, tmp_path):
-    from signtrain.train import prepare, train
+    from signtrain.training.run import prepare, train
 
     root = tree(signs=("a", "b", "c"), sequences=10, frames=10, features=63)
     load_dataset(cfg(root, "data.features_per_frame=63", "data.sequence_length=10"))  # fills the cache
@@ -207,8 +207,8 @@ def test_streaming_training_from_the_memory_mapped_cache(tree, tmp_path):
 
 @pytest.mark.slow
 def test_train_and_evaluate_on_parquet_and_csv(islr, tmp_path):
-    from signtrain.evaluate import evaluate
-    from signtrain.train import train
+    from signtrain.deploy.evaluate import evaluate
+    from signtrain.training.run import train
 
     csv_root = write_csv_tree(tmp_path / "csv")
     for sign in ("eins", "zwei"):

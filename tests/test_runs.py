@@ -1,6 +1,6 @@
 """A run is one unit: staged, committed whole, never mixed with another, never lost to a kill.
 
-The commit machinery (signtrain.runs) is exercised without TensorFlow by a writer that stages
+The commit machinery (signtrain.store.runs) is exercised without TensorFlow by a writer that stages
 runs exactly as `train` does and is SIGKILLed at random instants many times; real trainings
 are then killed at the named instants of their final save, and Ctrl-C is pressed at start-up
 and during the save.
@@ -20,13 +20,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_MODEL, tiny_config, write_tree
 from typer.testing import CliRunner
 
-from conftest import TINY_MODEL, tiny_config, write_tree
-from signtrain import artifacts, metadata, runs
-from signtrain.cli import app
+from signtrain.cli.app import app
 from signtrain.config import OutputConfig
 from signtrain.errors import ConfigError, ModelError, RunError
+from signtrain.store import files as artifacts
+from signtrain.store import metadata, runs
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -220,7 +221,7 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def abc_run(data, tmp_path_factory):
     """An output folder holding one finished run on signs a, b, c (trained once, copied per test)."""
-    from signtrain.train import train
+    from signtrain.training.run import train
 
     out = tmp_path_factory.mktemp("abc") / "models"
     train(tiny_config(data[0], out, features=63, epochs=2))
@@ -251,8 +252,8 @@ def _spawn(args, fault="", cwd=None):
 
 def _shows(out: Path) -> tuple[str, ...]:
     """Evaluate and predict what models/ shows: the labels must be the ones its weights were trained on."""
-    from signtrain.evaluate import evaluate
-    from signtrain.predictor import load_predictor
+    from signtrain.deploy.evaluate import evaluate
+    from signtrain.deploy.predictor import load_predictor
 
     model = out / "lstm_model.h5"
     predictor = load_predictor(model)
@@ -263,8 +264,8 @@ def _shows(out: Path) -> tuple[str, ...]:
 
 @pytest.mark.slow
 def test_killed_trainings_leave_the_previous_run_and_resume(data, abc_run, tmp_path):
-    from signtrain.resume import resume_config
-    from signtrain.train import train
+    from signtrain.training.resume import resume_config
+    from signtrain.training.run import train
 
     abc, wxyz = data
     out = previous(abc_run, tmp_path / "models")
@@ -340,7 +341,7 @@ def _full_disk_folder(tmp_path):
 def test_disk_full_and_read_only_keep_the_previous_run(data, abc_run, tmp_path, monkeypatch):
     import errno
 
-    from signtrain.train import train
+    from signtrain.training.run import train
 
     abc, wxyz = data
     mount = _full_disk_folder(tmp_path)

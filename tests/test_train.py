@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import real_data, tiny_config
 from rich.console import Console
 from typer.testing import CliRunner
 
-from conftest import real_data, tiny_config
-from signtrain import artifacts, runs, ui
-from signtrain.cli import app
+from signtrain import ui
+from signtrain.cli.app import app
 from signtrain.errors import DataError
-from signtrain.train import train
+from signtrain.store import files as artifacts
+from signtrain.store import runs
+from signtrain.training.run import train
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +78,7 @@ def test_same_seed_same_split_and_weights(small_tree, tmp_path):
 def test_resume_continues_epochs_optimizer_and_history(small_tree, tmp_path):
     import keras
 
-    from signtrain.resume import resume_config
+    from signtrain.training.resume import resume_config
 
     out = tmp_path / "models"
     first = train(tiny_config(small_tree, out, epochs=2))
@@ -114,7 +116,7 @@ def test_full_save_failure_falls_back_to_weights(small_tree, tmp_path, monkeypat
     assert (result_paths / "lstm_model.weights.h5").is_file() and not (result_paths / "lstm_model.h5").exists()
     meta = json.loads((result_paths / "lstm_model.meta.json").read_text())
     assert meta["saved_as"] == "weights" and meta["model_file"] == "lstm_model.weights.h5"
-    from signtrain.predictor import load_predictor
+    from signtrain.deploy.predictor import load_predictor
 
     assert load_predictor(result_paths / "lstm_model.weights.h5").labels == ["a", "b", "c"]
 
@@ -215,7 +217,7 @@ def test_plain_epoch_lines_show_clamped_values():
 
 
 def test_live_display_renders_progress_and_metrics():
-    from signtrain.callbacks import TrainState
+    from signtrain.training.callbacks import TrainState
 
     buffer = io.StringIO()
     display = ui.TrainingDisplay(Console(file=buffer, width=120, force_terminal=True), live=True)

@@ -5,10 +5,10 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import real_data
 from typer.testing import CliRunner
 
-from conftest import real_data
-from signtrain.cli import app
+from signtrain.cli.app import app
 
 runner = CliRunner()
 

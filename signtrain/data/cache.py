@@ -26,8 +26,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from signtrain import artifacts
 from signtrain.data.dataset import Issue, SequenceDataset
+from signtrain.store.files import write_json, write_with
 
 VERSION = 3  # 2: subnormal values flushed to 0; 3: whole-content checksums, issue counts
 _BLOCK = 1 << 24
@@ -136,8 +136,8 @@ def store(root: Path, settings: dict, setting: Optional[str], fingerprint: str,
             with open(tmp, "wb") as fh:
                 np.savez(fh, y=ds.y, lengths=ds.lengths, defects=ds.defects)
 
-        artifacts.write_with(folder / "X.npy", save_x)
-        artifacts.write_with(folder / "arrays.npz", save_arrays)
+        write_with(folder / "X.npy", save_x)
+        write_with(folder / "arrays.npz", save_arrays)
         index: dict[str, Any] = {
             "version": VERSION, "fingerprint": fingerprint, "shape": list(ds.X.shape),
             "x_bytes": (folder / "X.npy").stat().st_size, "x_crc32": checksum(folder / "X.npy"),
@@ -147,7 +147,7 @@ def store(root: Path, settings: dict, setting: Optional[str], fingerprint: str,
             "vector_lengths": {str(k): v for k, v in ds.vector_lengths.items()},
             "format": ds.format, "root": ds.root, "groups": ds.groups,
         }
-        artifacts.write_json(folder / "index.json", index)
+        write_json(folder / "index.json", index)
         return folder
     except OSError:
         return None

@@ -16,8 +16,8 @@ import numpy as np
 
 from signtrain.config import DataConfig
 from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest, failed
-from signtrain.data.npyfile import Unreadable, read_bytes, to_float32
 from signtrain.data.mpdata import _scandir, natural_key, sign_folders
+from signtrain.data.npyfile import Unreadable, read_bytes, to_float32
 
 DELIMITERS = (";", ",", "\t", " ")
 

@@ -19,8 +19,15 @@ from typing import Optional
 import numpy as np
 
 from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest, failed
-from signtrain.data.npyfile import (HeaderCache, Unreadable, decode_array, decode_frame, decode_payloads, read_bytes,
-                                    to_float32)
+from signtrain.data.npyfile import (
+    HeaderCache,
+    Unreadable,
+    decode_array,
+    decode_frame,
+    decode_payloads,
+    read_bytes,
+    to_float32,
+)
 from signtrain.errors import DataError
 from signtrain.interrupt import poll
 

@@ -42,7 +42,7 @@ def write(path: Path, labels: list[str], sequences: list[tuple[int, str, np.ndar
     X = np.zeros((len(sequences), longest, width), np.float32)
     for i, (_, _, frames) in enumerate(sequences):
         X[i, :len(frames)] = frames
-    from signtrain.artifacts import write_with
+    from signtrain.store.files import write_with
 
     def save(tmp: Path) -> None:
         with open(tmp, "wb") as fh:

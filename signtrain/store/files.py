@@ -2,7 +2,7 @@
 
 Every write goes to a temporary file in the same folder and is then renamed over the target,
 so a crash, a full disk or a kill leaves either the old file or the new one, never half of
-one.  Whole runs are made visible at once by signtrain.runs.
+one.  Whole runs are made visible at once by signtrain.store.runs.
 """
 
 from __future__ import annotations

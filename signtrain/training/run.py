@@ -2,7 +2,7 @@
 
 The listener (the rich renderer in ui.py, or anything with the same methods) sees each phase,
 the dataset summary and every epoch and batch; this module never prints.  Everything a run
-writes is staged by signtrain.runs and becomes visible whole, or not at all.
+writes is staged by signtrain.store.runs and becomes visible whole, or not at all.
 """
 
 from __future__ import annotations
@@ -16,23 +16,24 @@ from typing import Any, Optional, Protocol
 
 import numpy as np
 
-from signtrain import artifacts, metadata, runs
-from signtrain.artifacts import RunPaths
-from signtrain.budget import describe as describe_budget
-from signtrain.budget import plan_budget
+from signtrain import store
 from signtrain.config import Config, replace, to_yaml
-from signtrain.curves import write_curves
 from signtrain.data import SequenceDataset, fingerprint, load_dataset
 from signtrain.data import account as data_account
 from signtrain.data.assemble import check_memory
-from signtrain.data.preprocess import Normalizer
 from signtrain.data.split import Split, split_dataset
 from signtrain.errors import ConfigError, DataError, Interrupted, ModelError, RunError, TrainingDiverged
-from signtrain.features import FeatureSpec, transform_numpy
+from signtrain.extract.run import extraction_of
 from signtrain.interrupt import InterruptScope
-from signtrain.extract import extraction_of
 from signtrain.layouts import detect_layout
 from signtrain.runtime import import_tensorflow, missing_modules
+from signtrain.store import metadata, runs
+from signtrain.store.files import RunPaths
+from signtrain.training.budget import describe as describe_budget
+from signtrain.training.budget import plan_budget
+from signtrain.training.curves import write_curves
+from signtrain.transforms.features import FeatureSpec, transform_numpy
+from signtrain.transforms.normalize import Normalizer
 
 
 class Listener(Protocol):
@@ -127,7 +128,7 @@ def prepare(config: Config, init: Any = None, split: Optional[Split] = None) -> 
     instead of drawn, e.g. one fold of a cross-validation)."""
     ds = load_dataset(config.data)  # the data.* policies refuse here what they are set to refuse
     if init is not None:
-        from signtrain.finetune import relabel
+        from signtrain.training.finetune import relabel
 
         ds = relabel(ds, init, config.train.init_signs)
     if len(ds.labels) < 2:
@@ -166,7 +167,7 @@ def _seed(seed: int, deterministic: bool = True) -> None:
 def compile_model(model: Any, config: Config, plan: Any = None, steps: int = 1) -> None:
     import keras
 
-    from signtrain.distribute import learning_rate
+    from signtrain.training.distribute import learning_rate
 
     t = config.train
     lr = learning_rate(t, plan) if plan is not None else t.learning_rate
@@ -203,13 +204,13 @@ def train(config: Config, listener: Optional[Listener] = None, resume: Optional[
           callbacks: tuple = (), name: Optional[str] = None, overwrite: bool = False,
           interrupt: Optional[InterruptScope] = None, init: Any = None, split: Optional[Split] = None,
           record: Optional[dict] = None, passes: int = 1) -> TrainResult:
-    """passes: passes over the training split per epoch (the step budget's, see signtrain.budget)."""
+    """passes: passes over the training split per epoch (the step budget's, see signtrain.training.budget)."""
     """Train and commit one run into config.output.dir.  resume: a run found by runs.find_run, whose
-    config (see signtrain.resume) this config must be.  init: the RunMetadata of a model to start from,
-    with config from signtrain.finetune.config_for.  callbacks: extra Keras callbacks.  split: the
+    config (see signtrain.training.resume) this config must be.  init: the RunMetadata of a model to start from,
+    with config from signtrain.training.finetune.config_for.  callbacks: extra Keras callbacks.  split: the
     train/validation/test indices to use instead of drawing them; record: extra facts saved in the
     run's metrics.json (a cross-validation fold says which)."""
-    from signtrain.distribute import is_chief, make_plan, worker_output
+    from signtrain.training.distribute import is_chief, make_plan, worker_output
 
     listener = listener or _Silent()
     scope = contextlib.nullcontext(interrupt) if interrupt is not None else InterruptScope(listener.on_message)
@@ -257,9 +258,9 @@ def _write_start(run: runs.RunWriter, config: Config, prepared: Prepared, resume
     """The run's resolved config (data.path absolute, so it resumes from anywhere) and what it trains on."""
     ds = prepared.dataset
     resolved = replace(config, data={"path": str(Path(config.data.path).resolve())})
-    artifacts.write_text(run.path(runs.CONFIG), to_yaml(resolved))
+    store.write_text(run.path(runs.CONFIG), to_yaml(resolved))
     start = runs.read_json(run.path("start.json")) if resume is not None and resume.status == "unfinished" else None
-    artifacts.write_json(run.path("start.json"), start or {
+    store.write_json(run.path("start.json"), start or {
         "created": time.strftime("%Y-%m-%d %H:%M:%S"), "name": run.name, "data": str(Path(ds.root).resolve()),
         "signs": len(ds.labels), "labels": ds.labels, "feature_length": ds.feature_length,
         "fingerprint": prepared.fingerprint,
@@ -286,7 +287,7 @@ def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: I
                resume_state: Optional[dict], best_weights: Optional[list], extra_state: dict) -> tuple[list, Any]:
     import keras
 
-    from signtrain import callbacks as cb
+    from signtrain.training import callbacks as cb
 
     t = config.train
     restored = resume_state or {}
@@ -297,12 +298,12 @@ def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: I
                                    patience=t.reduce_lr_patience or 10**9, min_lr=t.min_learning_rate,
                                    restored=restored.get("reduce_lr"))
     warn = listener.on_message
-    tracker = cb.BestTracker(state, lambda model: artifacts.save_model(model, paths.checkpoint),
+    tracker = cb.BestTracker(state, lambda model: store.save_model(model, paths.checkpoint),
                              t.restore_best_weights, warn, best_weights)
     counters = {"early_stopping": stopper, **({"reduce_lr": reducer} if t.lr_schedule == "plateau" else {})}
     callbacks = [tracker, cb.Progress(state, listener, interrupt), *counters.values(),
-                 cb.ResumeState(state, lambda model: artifacts.save_model(model, paths.resume_model),
-                                lambda payload: artifacts.write_json(paths.resume_state, payload), counters,
+                 cb.ResumeState(state, lambda model: store.save_model(model, paths.resume_model),
+                                lambda payload: store.write_json(paths.resume_state, payload), counters,
                                 extra_state, warn),
                  cb.HistoryWriter(state, paths.history, append=resume_state is not None, warn=warn)]
     if t.tensorboard and missing_modules("tensorboard"):
@@ -317,14 +318,14 @@ def _callbacks(config: Config, paths: RunPaths, listener: Listener, interrupt: I
 def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run: runs.RunWriter,
          interrupt: InterruptScope, resuming: bool, extra_callbacks: tuple = (), init: Any = None,
          record: Optional[dict] = None, passes: int = 1) -> TrainResult:
-    """passes: passes over the training split per epoch (the step budget's, see signtrain.budget)."""
+    """passes: passes over the training split per epoch (the step budget's, see signtrain.training.budget)."""
     import keras
 
-    from signtrain.callbacks import TrainState
-    from signtrain.distribute import prepare_model, shard_by_data
-    from signtrain.model import build_model, register_custom_layers, should_unroll
-    from signtrain.pipeline import training_data
-    from signtrain.runners import keras_runner
+    from signtrain.deploy.runners import keras_runner
+    from signtrain.models.build import build_model, register_custom_layers, should_unroll
+    from signtrain.training.callbacks import TrainState
+    from signtrain.training.distribute import prepare_model, shard_by_data
+    from signtrain.training.pipeline import training_data
 
     paths = RunPaths.inside(run.staging, config.output)
     resume_state = _load_resume_state(paths) if resuming else None
@@ -344,8 +345,8 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
             model = build_model(config.model, ds.sequence_length, prepared.spec.output_length, len(ds.labels),
                                 unroll=unroll)
             if init is not None:
-                from signtrain.finetune import transfer
-                from signtrain.predictor import load_keras_model
+                from signtrain.deploy.predictor import load_keras_model
+                from signtrain.training.finetune import transfer
 
                 kept = transfer(load_keras_model(init.model_path, init), model, list(init.labels), ds.labels)
                 listener.on_message(f"starting from {init.model_path} (run {init.run_id}): every weight kept, the "
@@ -440,8 +441,8 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
     """Model, normalisation, metadata (with the checksums that bind them) and metrics, then the commit."""
     paths, ds, split, norm = RunPaths.inside(run.staging, config.output), prepared.dataset, prepared.split, \
         prepared.normalizer
-    artifacts.save_preprocess(paths.preprocess, norm.mean, norm.std, norm.epsilon, norm.mode)
-    written, kind, error = artifacts.save_model_staged(model, paths.model)
+    store.save_preprocess(paths.preprocess, norm.mean, norm.std, norm.epsilon, norm.mode)
+    written, kind, error = store.save_model_staged(model, paths.model)
     result.saved_as, result.save_error = kind, error
     layout = detect_layout(ds.feature_length)
     sources = ds.relative_sources()
@@ -456,7 +457,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "sequence_length": ds.sequence_length,
         "normalization": {**norm.to_dict(), "file": paths.preprocess.name},
         "config": config.to_dict(),
-        "versions": artifacts.library_versions(),
+        "versions": store.library_versions(),
         "data": {
             "path": str(Path(ds.root).resolve()),
             "format": ds.format,
@@ -470,8 +471,8 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
             "test_sources": [sources[i] for i in split.test],
             "val_sources": [sources[i] for i in split.val],
         },
-        "files": {written.name: artifacts.file_digest(written),
-                  paths.preprocess.name: artifacts.file_digest(paths.preprocess)},
+        "files": {written.name: store.file_digest(written),
+                  paths.preprocess.name: store.file_digest(paths.preprocess)},
         **({"init": result.metrics["init"]} if "init" in result.metrics else {}),
         **({"extraction": extraction} if (extraction := extraction_of(Path(ds.root))) else {}),
     })
@@ -486,7 +487,7 @@ def _save_all(model: Any, config: Config, prepared: Prepared, result: TrainResul
         "data_account": prepared.summary["account"],
         **{k: v for k, v in extra.items() if v is not None},
     }
-    artifacts.write_json(paths.metrics, result.metrics)
+    store.write_json(paths.metrics, result.metrics)
     if not write_curves(paths.history, state, paths.curves,
                         f"run {run.run_id}: {len(ds.labels)} signs, {Path(ds.root).name}"):
         result.notes.append("curves.png not drawn: matplotlib is not installed (pip install 'signtrain[plots]')")

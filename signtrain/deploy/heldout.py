@@ -14,8 +14,7 @@ from signtrain.data import SequenceDataset, fingerprint, load_dataset
 from signtrain.data import account as data_account
 from signtrain.errors import DataError
 from signtrain.layouts import describe
-from signtrain.metadata import RunMetadata
-
+from signtrain.store.metadata import RunMetadata
 
 
 def training_split(meta: RunMetadata, split: str, use_cache: bool = True) -> tuple[SequenceDataset, list[str]]:

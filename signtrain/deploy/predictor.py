@@ -14,11 +14,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from signtrain import metadata, runners
-from signtrain.data.preprocess import Normalizer
+from signtrain.deploy import runners
 from signtrain.errors import ModelError
-from signtrain.features import FeatureSpec, transform_numpy
-from signtrain.metadata import RunMetadata
+from signtrain.store import metadata
+from signtrain.store.metadata import RunMetadata
+from signtrain.transforms.features import FeatureSpec, transform_numpy
+from signtrain.transforms.normalize import Normalizer
 
 
 @dataclass
@@ -58,7 +59,7 @@ def load_keras_model(path: Path, meta: RunMetadata) -> Any:
     import_tensorflow()
     import keras
 
-    from signtrain.model import build_model, register_custom_layers
+    from signtrain.models.build import build_model, register_custom_layers
 
     register_custom_layers()  # before loading
     try:

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Optional, Union
 import numpy as np
 
 from signtrain.errors import SigntrainError
-from signtrain.holistic import INSTALL_HINT, QUIET_ENV, ExtractUnavailable
+from signtrain.extract.holistic import INSTALL_HINT, QUIET_ENV, ExtractUnavailable
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
                             ".3gp", ".ts"})

@@ -13,7 +13,7 @@ from typing import Optional
 
 from signtrain.config import Config, load_config
 from signtrain.errors import ConfigError
-from signtrain.runs import CONFIG, RunInfo
+from signtrain.store.runs import CONFIG, RunInfo
 
 # keys a resumed run may change: how long, how it is logged, how the data is cached
 RESUMABLE = ("train.epochs", "train.early_stopping_patience", "train.reduce_lr_patience", "train.tensorboard",

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from signtrain import metadata, runs
 from signtrain.layouts import describe
+from signtrain.store import metadata, runs
 
 
 def _recipe(raw_config: dict) -> dict[str, Any]:

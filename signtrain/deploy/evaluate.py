@@ -15,10 +15,11 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from signtrain import artifacts
+from signtrain import store
+from signtrain.deploy.heldout import SPLITS, other_tree, training_split
+from signtrain.deploy.predictor import load_predictor
 from signtrain.errors import ConfigError
-from signtrain.heldout import SPLITS, other_tree, training_split
-from signtrain.predictor import load_predictor
+
 WEAKEST = 3          # signs highlighted as the weakest
 CONFUSED_PAIRS = 5   # most confused (true, predicted) pairs listed
 
@@ -54,8 +55,12 @@ class EvalReport:
 
 def compute_metrics(y_true: np.ndarray, probs: np.ndarray, labels: list[str]) -> dict[str, Any]:
     """All report figures from true labels and predicted probabilities."""
-    from sklearn.metrics import (accuracy_score, confusion_matrix,
-                                 multilabel_confusion_matrix, precision_recall_fscore_support)
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        multilabel_confusion_matrix,
+        precision_recall_fscore_support,
+    )
 
     n = len(labels)
     index = list(range(n))
@@ -133,14 +138,14 @@ def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] 
 
 def default_output(model_path: Path) -> Path:
     """evaluation/ inside the model's own run folder (models/evaluation is its alias)."""
-    from signtrain import runs
+    from signtrain.store import runs
 
     return runs.resolve(model_path).parent / "evaluation"
 
 
 def write_report(report: EvalReport, out: Path) -> dict[str, str]:
     """report.json, per_sign.csv and confusion_matrix.png (when matplotlib is installed)."""
-    out = artifacts.ensure_dir(out)
+    out = store.ensure_dir(out)
     files = {}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -148,18 +153,18 @@ def write_report(report: EvalReport, out: Path) -> dict[str, str]:
     for row in report.per_sign:
         writer.writerow([row["name"], f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
                          row["support"]])
-    artifacts.write_text(out / "per_sign.csv", buffer.getvalue())
+    store.write_text(out / "per_sign.csv", buffer.getvalue())
     files["per_sign"] = str(out / "per_sign.csv")
     image = out / "confusion_matrix.png"
     try:
-        artifacts.write_with(image, lambda tmp: _plot_confusion(report, tmp))
+        store.write_with(image, lambda tmp: _plot_confusion(report, tmp))
         files["confusion_matrix_png"] = str(image)
     except ImportError:
         report.notes.append("confusion_matrix.png skipped: matplotlib is not installed "
                             "(pip install 'signtrain[plots]')")
     files["report"] = str(out / "report.json")
     report.files = files
-    artifacts.write_json(out / "report.json", report.to_dict())
+    store.write_json(out / "report.json", report.to_dict())
     return files
 
 

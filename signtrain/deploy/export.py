@@ -26,14 +26,16 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from signtrain import artifacts, metadata, runners
+from signtrain import store
 from signtrain.choices import QUANTIZE
 from signtrain.data.assemble import FLOAT32_TINY
+from signtrain.deploy import runners
+from signtrain.deploy.heldout import held_out
+from signtrain.deploy.predictor import Predictor, load_predictor
 from signtrain.errors import ConfigError, ModelError
-from signtrain.features import transform
-from signtrain.heldout import held_out
-from signtrain.predictor import Predictor, load_predictor
 from signtrain.runtime import missing_modules, quiet_tensorflow
+from signtrain.store import metadata
+from signtrain.transforms.features import transform
 
 # (max |probability difference|, minimum top-1 agreement) a file must meet, per mode
 THRESHOLDS = {"none": (1e-5, 1.0), "float16": (1e-2, 0.99), "dynamic": (5e-2, 0.95), "int8": (0.15, 0.90)}
@@ -99,7 +101,7 @@ def serving_function(predictor: Predictor, batch: Optional[int], unroll: bool = 
     """tf.function raw landmarks [batch, T, F] -> {'probabilities'}; batch=1 builds the fixed-shape twin."""
     import tensorflow as tf
 
-    from signtrain.model import build_model
+    from signtrain.models.build import build_model
 
     T, F = predictor.sequence_length, predictor.feature_length
     spec = predictor.spec
@@ -236,14 +238,14 @@ def export(model_path: Path, formats: list[str], quantize: str = "none", output:
     predictor = load_predictor(model_path)
     if predictor.kind != "keras" or predictor.model is None:
         raise ModelError(f"{model_path}: export starts from the trained Keras model (.h5 or .keras)")
-    output = artifacts.ensure_dir(Path(output) if output else predictor.path.parent / "export")
+    output = store.ensure_dir(Path(output) if output else predictor.path.parent / "export")
 
     on_phase("reading real held-out sequences for the parity checks")
     reference, split = held_out(predictor.meta, data, PARITY_SEQUENCES)
     calibration = held_out(predictor.meta, data, CALIBRATION_SEQUENCES, prefer="train")[0].X if quantize == "int8" \
         else reference.X[:0]
     expected = predictor.predict_proba(reference.X)
-    stem = artifacts.model_stem(predictor.path)
+    stem = store.model_stem(predictor.path)
     entries = []
     for name in formats:
         fmt = FORMATS[name]
@@ -300,14 +302,14 @@ def _write_export_metadata(predictor: Predictor, checked: Path, final: Path, fmt
     """Each exported file gets its own sidecar: the run's metadata, how this file was made, and the
     checksums that tie it to its run's model."""
     meta = {k: v for k, v in predictor.meta.raw.items() if k not in ("digest", "files")}
-    meta["files"] = {final.name: artifacts.file_digest(checked)}
+    meta["files"] = {final.name: store.file_digest(checked)}
     meta["export"] = {
         "format": fmt.name, "file": final.name, "quantize": mode,
         "normalization_in_graph": fmt.baked,
         "source": {"run_id": predictor.meta.run_id, "model_file": predictor.path.name,
                    # checked against the model file when the metadata was loaded: no second read of it
                    "model_sha256": (predictor.meta.raw.get("files") or {}).get(predictor.path.name)
-                   or artifacts.file_digest(predictor.path)},
+                   or store.file_digest(predictor.path)},
         "input": {"name": "landmarks", "shape": [1 if fmt.name == "tflite" else None,
                                                  predictor.sequence_length, predictor.feature_length],
                   "dtype": "float32", "meaning": "raw landmark frames; all-zero frames count as missing"},
@@ -315,7 +317,7 @@ def _write_export_metadata(predictor: Predictor, checked: Path, final: Path, fmt
     }
     metadata.write(metadata.export_sidecar(final), meta)
     labels = final.parent / "labels.txt"
-    artifacts.write_text(labels, "\n".join(predictor.labels) + "\n")
+    store.write_text(labels, "\n".join(predictor.labels) + "\n")
 
 
 def parse_formats(text: str) -> list[str]:

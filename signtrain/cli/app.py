@@ -150,7 +150,7 @@ def validate_data(
     from signtrain import ui
     from signtrain.config import load_config, replace
     from signtrain.data import load_dataset
-    from signtrain.validation import build_report
+    from signtrain.data.validation import build_report
 
     def work() -> int:
         cfg = load_config(config or Path(DEFAULT_RECIPE), _with_cache(overrides, no_cache), data=str(path))
@@ -179,7 +179,7 @@ def convert(
     """Write a dataset as an MP_Data tree or as one compact .npz array file, with its labels."""
     from signtrain import ui
     from signtrain.config import load_config
-    from signtrain.convert import convert as run_convert
+    from signtrain.data.convert import convert as run_convert
 
     def work() -> int:
         cfg = load_config(config, [*(overrides or []), "data.features_per_frame=null"], data=str(source))
@@ -214,10 +214,11 @@ def extract(
     """Extract MediaPipe Holistic landmarks from videos into an MP_Data tree (needs signtrain[extract])."""
     import os
 
-    from signtrain import asset, ui
-    from signtrain.extract import Settings
-    from signtrain.extract import extract as run_extract
-    from signtrain.holistic import layout_named
+    from signtrain import ui
+    from signtrain.extract import asset
+    from signtrain.extract.holistic import layout_named
+    from signtrain.extract.run import Settings
+    from signtrain.extract.run import extract as run_extract
 
     def work() -> int:
         settings = Settings(layout_named(layout.value), frames, arrays, workers or os.cpu_count() or 1)
@@ -281,9 +282,9 @@ def train(
     def work() -> int:
         # installed first, so that a Ctrl-C while TensorFlow loads or the data is read is never lost
         with InterruptScope(ui.print_note) as interrupt:
-            from signtrain.resume import resume_config
-            from signtrain.runs import find_run
-            from signtrain.train import train as run_training
+            from signtrain.store.runs import find_run
+            from signtrain.training.resume import resume_config
+            from signtrain.training.run import train as run_training
 
             target = meta = None
             if run is not None and not resume:
@@ -303,8 +304,8 @@ def train(
                                       "--init or --overwrite")
                 return _cross_validate(cfg, folds, repeats, final.value, name, quiet, interrupt, run_training)
             if init is not None:
-                from signtrain import metadata
-                from signtrain.finetune import config_for
+                from signtrain.store import metadata
+                from signtrain.training.finetune import config_for
 
                 meta = metadata.load(init)
                 cfg = config_for(meta, cfg)
@@ -322,7 +323,7 @@ def train(
 def _cross_validate(cfg, folds: int, repeats: int, final: str, name: Optional[str], quiet: bool, interrupt,
                     run_training) -> int:
     from signtrain import ui
-    from signtrain.crossval import cross_validate
+    from signtrain.training.crossval import cross_validate
 
     console = ui.make_console()
 
@@ -345,7 +346,7 @@ def runs_command(
 ) -> None:
     """List the runs of an output folder: id, status, date, data, signs, test accuracy, path."""
     from signtrain import ui
-    from signtrain.runs import list_runs
+    from signtrain.store.runs import list_runs
 
     def work() -> int:
         found = list_runs(folder)
@@ -366,7 +367,7 @@ def info(
 ) -> None:
     """What a model is: signs, layout, sequence length, recipe, data, test figures, versions, exports."""
     from signtrain import ui
-    from signtrain.info import model_info
+    from signtrain.deploy.info import model_info
 
     def work() -> int:
         details = model_info(model)
@@ -395,8 +396,8 @@ def evaluate(
 ) -> None:
     """Evaluate a trained model: accuracy, per-sign precision/recall/F1, confusion matrix, throughput."""
     from signtrain import ui
-    from signtrain.evaluate import default_output, write_report
-    from signtrain.evaluate import evaluate as run_evaluation
+    from signtrain.deploy.evaluate import default_output, write_report
+    from signtrain.deploy.evaluate import evaluate as run_evaluation
 
     def work() -> int:
         console = ui.make_console(stderr=as_json)
@@ -431,7 +432,7 @@ def export(
 ) -> None:
     """Export a trained model and prove each file matches it (parity on real sequences, latency)."""
     from signtrain import ui
-    from signtrain.export import export as run_export
+    from signtrain.deploy.export import export as run_export
 
     def work() -> int:
         names = list(EXPORT_FORMATS) if "all" in formats else list(dict.fromkeys(f.value for f in formats))
@@ -478,13 +479,13 @@ def predict(
     from dataclasses import asdict
 
     from signtrain import ui
+    from signtrain.deploy.predict import live, read_recording, read_video, stream, top_k
+    from signtrain.deploy.predictor import load_predictor
     from signtrain.errors import ConfigError
-    from signtrain.predict import live, read_recording, read_video, stream, top_k
-    from signtrain.predictor import load_predictor
-    from signtrain.video import is_video
+    from signtrain.extract.video import is_video
 
     def bundle() -> Path:
-        from signtrain import asset
+        from signtrain.extract import asset
 
         return asset.resolve(model_asset, on_download=ui.print_note)
 
@@ -572,7 +573,7 @@ def config_init(
     overwrite: bool = Flag("Replace an existing file.", "--overwrite"),
 ) -> None:
     """Write an editable copy of a built-in recipe (base, default, best, optimized), comments included."""
-    from signtrain import artifacts
+    from signtrain import store
     from signtrain.config import recipe_path
     from signtrain.errors import ConfigError
 
@@ -580,7 +581,7 @@ def config_init(
         target = destination or Path(f"{recipe.value}.yaml")
         if target.exists() and not overwrite:
             raise ConfigError(f"{target} already exists; choose another file name or pass --overwrite")
-        artifacts.write_text(target, recipe_path(recipe.value).read_text(encoding="utf-8"))
+        store.write_text(target, recipe_path(recipe.value).read_text(encoding="utf-8"))
         typer.echo(f"Wrote {target} (the {recipe.value} recipe); train with: signtrain train --config {target}")
         return 0
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from signtrain import artifacts
+from signtrain import store
 from signtrain.errors import ConfigError, RunError
 
 RUNS = "runs"
@@ -309,17 +309,17 @@ class RunWriter:
         """run.json (the record plus every file's checksum) written last, then one rename makes the
         run whole, then one more makes it current.  Returns the committed run folder."""
         _remove_partials(self.staging)
-        files = {p.relative_to(self.staging).as_posix(): artifacts.file_digest(p)
+        files = {p.relative_to(self.staging).as_posix(): store.file_digest(p)
                  for p in sorted(self.staging.rglob("*")) if p.is_file() and RECORD != p.name}
         payload = {**record, "id": self.run_id, "name": self.name, "files": files}
-        artifacts.write_json(self.staging / RECORD, payload)
-        artifacts.fault_point("commit:before-rename")
+        store.write_json(self.staging / RECORD, payload)
+        store.fault_point("commit:before-rename")
         final = self.staging.parent / self.run_id
         os.rename(self.staging, final)
         _fsync_dir(final.parent)
-        artifacts.fault_point("commit:after-rename")
+        store.fault_point("commit:after-rename")
         make_current(self.out, final, aliases)
-        artifacts.fault_point("commit:after-switch")
+        store.fault_point("commit:after-switch")
         self.committed = final
         for old in self.replaces:
             if old.resolve() != final.resolve():
@@ -342,8 +342,8 @@ def make_current(out: Path, run: Path, aliases: tuple[str, ...]) -> None:
     for name in aliases:
         source = run / name
         if source.is_file():
-            artifacts.write_with(out / name, lambda tmp, s=source: shutil.copyfile(s, tmp))
-    artifacts.write_with(out / POINTER, lambda tmp: tmp.write_text(run.name + "\n", encoding="utf-8"))
+            store.write_with(out / name, lambda tmp, s=source: shutil.copyfile(s, tmp))
+    store.write_with(out / POINTER, lambda tmp: tmp.write_text(run.name + "\n", encoding="utf-8"))
 
 
 def _ensure_alias(out: Path, name: str) -> None:
@@ -401,7 +401,7 @@ def _adopt_legacy(out: Path) -> None:
     keep = [p for p in out.iterdir() if not p.name.startswith(".") and p.name != RUNS and not p.is_symlink()]
     for item in keep:
         shutil.move(str(item), staging / item.name)
-    artifacts.write_json(staging / RECORD, {
+    store.write_json(staging / RECORD, {
         "id": run_id, "name": "earlier", "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)),
         "legacy": True, "data": legacy.get("data", {}).get("path"),
         "signs": len(legacy.get("labels", [])), "files": {}})

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from signtrain import artifacts, runs
+from signtrain import store
 from signtrain.config import Config, build_config
-from signtrain.data.preprocess import Normalizer
 from signtrain.errors import ConfigError, ModelError
+from signtrain.store import runs
+from signtrain.transforms.normalize import Normalizer
 
 FORMAT_VERSION = 2
 SUFFIX = ".meta.json"
@@ -35,7 +36,7 @@ def sidecar_path(model_path: Path) -> Path:
     own = export_sidecar(model_path)
     if own.is_file() or model_path.suffix in (".tflite", ".onnx", ".saved_model"):
         return own
-    return model_path.parent / (artifacts.model_stem(model_path) + SUFFIX)
+    return model_path.parent / (store.model_stem(model_path) + SUFFIX)
 
 
 def content_digest(payload: dict) -> str:
@@ -49,7 +50,7 @@ def content_digest(payload: dict) -> str:
 def write(path: Path, payload: dict) -> None:
     payload = {**payload, "format_version": FORMAT_VERSION}
     payload["digest"] = content_digest(payload)
-    artifacts.write_json(path, payload)
+    store.write_json(path, payload)
 
 
 @dataclass(frozen=True)
@@ -161,12 +162,12 @@ def _check_files(raw: dict, real: Path, path: Path, given: Path) -> None:
     if expected is None:
         raise ModelError(f"{given} is not the model {path.name} describes (it names {', '.join(files)}); use the "
                          f"files of one run together")
-    if artifacts.file_digest(real) != expected:
+    if store.file_digest(real) != expected:
         raise ModelError(f"{given} and {path.name} come from different runs (the model file's checksum is not the "
                          f"one its metadata records); use the files of one run together (signtrain runs lists "
                          f"them) or retrain")
     for name, digest in files.items():
         other = real.parent / name
-        if name != real.name and other.is_file() and artifacts.file_digest(other) != digest:
+        if name != real.name and other.is_file() and store.file_digest(other) != digest:
             raise ModelError(f"{other} does not belong with {given} (its checksum is not the one {path.name} "
                              f"records); copy the run's files together (signtrain runs lists them) or retrain")

@@ -18,9 +18,9 @@ from signtrain.data.account import refusal_of
 from signtrain.data.assemble import IssueLog, apply_frame_policies, fit_length, resample, vector_length_histogram
 from signtrain.data.dataset import DEFECT_KINDS
 from signtrain.data.mpdata import SequenceEntry, read_entries
+from signtrain.deploy.predictor import Predictor
 from signtrain.errors import DataError
 from signtrain.layouts import Layout, describe
-from signtrain.predictor import Predictor
 
 
 @dataclass
@@ -149,9 +149,9 @@ def read_video(path: Path, predictor: Predictor, asset: Path, whole: bool = Fals
     """A video -> (landmark frames in the model's own layout, frames per second), through the same
     extraction as signtrain extract: with the model's layout, and sampled to the same number of
     frames when its training data was extracted with --frames N (unless `whole`, for streaming)."""
-    from signtrain import video
-    from signtrain.extract import video_landmarks
-    from signtrain.holistic import quiet
+    from signtrain.extract import video
+    from signtrain.extract.holistic import quiet
+    from signtrain.extract.run import video_landmarks
 
     sampled = None if whole else (predictor.meta.extraction or {}).get("frames")
     with quiet():
@@ -162,7 +162,7 @@ def read_video(path: Path, predictor: Predictor, asset: Path, whole: bool = Fals
 
 def model_layout(predictor: Predictor) -> Layout:
     """The layout the model was trained on, as extraction writes it (refused when it cannot)."""
-    from signtrain.holistic import extractable_layouts, layout_for_width
+    from signtrain.extract.holistic import extractable_layouts, layout_for_width
 
     name = (predictor.meta.extraction or {}).get("layout") or predictor.meta.layout
     if name and name not in extractable_layouts():
@@ -176,8 +176,8 @@ def live(predictor: Predictor, source: Any, asset: Path, threshold: float, smoot
     """Signs from a camera (a device number) or any video source as it plays: each frame's landmarks
     join a window of the model's length, the window is predicted, and the Decider emits.  Stops at
     the end of the source or on Ctrl-C, returning what was said."""
-    from signtrain import video
-    from signtrain.holistic import Landmarker, quiet, selection
+    from signtrain.extract import video
+    from signtrain.extract.holistic import Landmarker, quiet, selection
 
     layout = model_layout(predictor)
     chosen, T = selection(layout), predictor.sequence_length

@@ -26,11 +26,12 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from signtrain import artifacts, video
+from signtrain import store
 from signtrain.errors import ConfigError, Interrupted, SigntrainError
-from signtrain.holistic import PARTS, QUIET_ENV, Landmarker, quiet, selection
+from signtrain.extract import video
+from signtrain.extract.holistic import PARTS, QUIET_ENV, Landmarker, quiet, selection
 from signtrain.layouts import Layout
-from signtrain.runs import Lock
+from signtrain.store.runs import Lock
 
 STATE = ".signtrain-extract"
 MANIFEST = "manifest.json"
@@ -309,7 +310,7 @@ def _write(array: np.ndarray, out: Path, job: Job, arrays: bool) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             raise SigntrainError(f"{target} appeared while extracting; nothing was overwritten")
-        artifacts.fault_point("extract:rename")
+        store.fault_point("extract:rename")
         os.rename(written, target)
         return target
     finally:
@@ -365,7 +366,7 @@ def extract(source: Path, out: Path, asset: Path, settings: Settings, sign: Opti
     try:
         shutil.rmtree(out / STATE / "staging", ignore_errors=True)  # what a killed run left
         jobs, skipped, manifest = plan(found, out, settings)
-        artifacts.write_json(out / STATE / MANIFEST, manifest)
+        store.write_json(out / STATE / MANIFEST, manifest)
         for job in jobs:
             job.estimate = settings.frames if settings.frames is not None else video.header_frame_count(job.video)
         workers = max(1, min(settings.workers, len(jobs)))

@@ -16,13 +16,13 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from signtrain import artifacts, runs
+from signtrain import store
 from signtrain.choices import CV_FINALS as FINALS
 from signtrain.config import Config
 from signtrain.data import load_dataset
 from signtrain.data.split import Split, fold_splits
 from signtrain.errors import ConfigError, Interrupted
-
+from signtrain.store import runs
 
 
 @dataclass
@@ -83,14 +83,14 @@ def cross_validate(config: Config, folds: int, repeats: int = 1, final: str = "a
                    on_result: Optional[Callable[[FoldResult], None]] = None) -> CrossValResult:
     """K-fold cross-validation, `repeats` times with different fold assignments, then the final
     model.  train_fold(config, split=..., name=..., record=...) trains and commits one run
-    (signtrain.train.train with the caller's listener); on_fold(repeat, fold, folds) is called
+    (signtrain.training.run.train with the caller's listener); on_fold(repeat, fold, folds) is called
     before each (fold 0 of repeat `repeats`: the final model) and on_result after each fold."""
     if final not in FINALS:
         raise ConfigError(f"--final {final}: choose one of {', '.join(FINALS)}")
     if folds < 2:
         raise ConfigError(f"--folds {folds}: cross-validation needs at least 2 folds")
     if train_fold is None:
-        from signtrain.train import train as train_fold
+        from signtrain.training.run import train as train_fold
     ds = load_dataset(config.data)
     grouped = config.split.group_by == "participant"
     plans = [fold_splits(ds.y, config.split, folds, config.train.seed + 1000 * r, ds.groups) for r in range(repeats)]
@@ -135,5 +135,5 @@ def cross_validate(config: Config, folds: int, repeats: int = 1, final: str = "a
                            record={"crossval": {"id": cv_id, "final": True, **summary}})
         result.final_run = whole.run_id
     result.path = out / "crossval" / f"{cv_id}.json"
-    artifacts.write_json(result.path, result.to_dict())
+    store.write_json(result.path, result.to_dict())
     return result

@@ -53,13 +53,13 @@ def plot_curves(rows: list[dict], best_epoch: int, monitor: str, path: Path, tit
 
 def write_curves(history: Path, state: Any, path: Path, title: str) -> bool:
     """curves.png beside the run's other files; False when matplotlib is missing or nothing to draw."""
-    from signtrain import artifacts
+    from signtrain import store
 
     rows = read_history(history)
     if not rows:
         return False
     try:
-        artifacts.write_with(path, lambda tmp: plot_curves(rows, state.best_epoch, state.monitor, tmp, title))
+        store.write_with(path, lambda tmp: plot_curves(rows, state.best_epoch, state.monitor, tmp, title))
         return True
     except ImportError:
         return False

@@ -18,7 +18,7 @@ from signtrain.config import Config, replace
 from signtrain.data import SequenceDataset
 from signtrain.errors import ConfigError, DataError
 from signtrain.layouts import describe
-from signtrain.metadata import RunMetadata
+from signtrain.store.metadata import RunMetadata
 
 OUTPUT_LAYER = "sign_probabilities"
 

@@ -8,9 +8,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from signtrain import augment
 from signtrain.config import Config
-from signtrain.features import transform
+from signtrain.transforms import augment
+from signtrain.transforms.features import transform
 
 
 def class_weights(y: np.ndarray, classes: int) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Trained models at work: export formats, runners, the predictor, evaluate, predict, info."""

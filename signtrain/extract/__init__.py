@@ -1,0 +1,1 @@
+"""Videos -> landmarks through MediaPipe Holistic."""
