@@ -1,8 +1,11 @@
 """The fixed value sets of the command line, in one place: the library checks against them and the
-CLI lists them in --help (without importing the heavier modules that use them)."""
+CLI lists them in --help (without importing the heavier modules that use them).  Export formats and
+quantisation modes come from the registry's table of formats."""
+
+from signtrain.registry import export_format_names, quantize_modes
 
 SPLITS = ("test", "val", "train", "all")
-EXPORT_FORMATS = ("tflite", "saved_model", "keras", "onnx")
-QUANTIZE = ("none", "float16", "dynamic", "int8")
+EXPORT_FORMATS = export_format_names()
+QUANTIZE = quantize_modes()
 EXTRACT_LAYOUTS = ("holistic", "pose4_hands", "pose_hands", "hands")  # = holistic.extractable_layouts()
 CV_FINALS = ("all", "best")  # train --folds: the model kept

@@ -183,7 +183,7 @@ def test_phases_on_a_terminal_and_in_a_pipe():
 
 def test_the_listed_choices_are_the_library_s():
     from signtrain.choices import EXPORT_FORMATS
-    from signtrain.deploy.export import FORMATS
+    from signtrain.registry import EXPORT_FORMATS as FORMATS
 
     assert tuple(FORMATS) == EXPORT_FORMATS
 

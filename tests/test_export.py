@@ -12,6 +12,7 @@ from signtrain.deploy import export as export_module
 from signtrain.deploy.export import export
 from signtrain.deploy.predict import stream, windows
 from signtrain.deploy.predictor import load_predictor
+from signtrain.registry import EXPORT_FORMATS
 from signtrain.training.run import train
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,7 @@ def trained(tmp_path_factory):
 def test_every_format_reloads_and_matches_keras(trained, tmp_path):
     base, data, model = trained
     available = [f for f in ("tflite", "saved_model", "keras", "onnx")
-                 if not export_module._missing_modules(export_module.FORMATS[f])]
+                 if not export_module._missing_modules(EXPORT_FORMATS[f])]
     report = export(model, available, output=tmp_path)
     assert [e.format for e in report.entries] == available and all(e.passed for e in report.entries)
     keras_predictor = load_predictor(model)
@@ -77,13 +78,15 @@ def test_base_architecture_converts_to_builtin_ops_only(tmp_path):
 def test_int8_calibrates_on_training_sequences(trained, tmp_path, monkeypatch, capfd):
     base, _, model = trained
     seen = {}
-    original = export_module._convert_tflite
+    from signtrain.deploy.formats import tflite
+
+    original = tflite.write
 
     def spy(predictor, quantize, calibration, path):
         seen["calibration"] = calibration
         return original(predictor, quantize, calibration, path)
 
-    monkeypatch.setattr(export_module, "_convert_tflite", spy)
+    monkeypatch.setattr(tflite, "write", spy)
     report = export(model, ["tflite"], quantize="int8", output=tmp_path)
     entry = report.entries[0]
     assert entry.passed, entry.note
@@ -98,7 +101,7 @@ def test_int8_calibrates_on_training_sequences(trained, tmp_path, monkeypatch, c
 
 def test_failed_parity_exits_1_and_writes_nothing(trained, tmp_path, monkeypatch):
     _, _, model = trained
-    monkeypatch.setitem(export_module.THRESHOLDS, "none", (-1.0, 1.0))
+    monkeypatch.setitem(EXPORT_FORMATS["tflite"].thresholds, "none", (-1.0, 1.0))
     result = runner.invoke(app, ["export", str(model), "--format", "tflite", "--output", str(tmp_path)])
     assert result.exit_code == 1 and "parity check failed" in result.stdout
     assert not list(tmp_path.glob("*.tflite")) and not list(tmp_path.glob(".*"))

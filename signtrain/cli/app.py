@@ -17,6 +17,7 @@ from signtrain import __version__
 from signtrain.choices import CV_FINALS, EXPORT_FORMATS, EXTRACT_LAYOUTS, QUANTIZE, SPLITS
 from signtrain.config import DEFAULT_RECIPE, RECIPES
 from signtrain.errors import SigntrainError
+from signtrain.registry import EXPORT_FORMATS as EXPORT_FORMATS_TABLE
 
 app = typer.Typer(
     name="signtrain",
@@ -43,6 +44,7 @@ Quantize = _choices("Quantize", QUANTIZE)
 Recipe = _choices("Recipe", RECIPES)
 ExtractLayout = _choices("ExtractLayout", EXTRACT_LAYOUTS)
 Final = _choices("Final", CV_FINALS)
+QUANTIZE_FORMATS = ", ".join(f.name for f in EXPORT_FORMATS_TABLE.values() if len(f.thresholds) > 1)
 
 
 def examples(*lines: str) -> str:
@@ -421,9 +423,9 @@ def evaluate(
 def export(
     model: Path = typer.Argument(..., metavar="MODEL", help="Trained model (.h5 or .keras) with its .meta.json "
                                  "beside it."),
-    formats: List[Format] = typer.Option(["tflite"], "--format", "-f", metavar="[tflite|saved_model|keras|onnx|all]",
+    formats: List[Format] = typer.Option(["tflite"], "--format", "-f", metavar=f"[{'|'.join((*EXPORT_FORMATS, 'all'))}]",
                                          help="Format to write (repeatable; all = every one)."),
-    quantize: Quantize = typer.Option("none", "--quantize", help="TFLite only: quantisation."),
+    quantize: Quantize = typer.Option("none", "--quantize", help=f"Quantisation ({QUANTIZE_FORMATS} only)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="Folder for the exported files "
                                           "(default: export/ in the model's run)."),
     data: Optional[str] = typer.Option(None, "--data", "-d", metavar="PATH", help="Check parity on this tree "

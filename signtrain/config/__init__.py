@@ -20,12 +20,14 @@ from typing import Any, Optional, Union
 
 import yaml
 
+from signtrain import registry
 from signtrain.errors import ConfigError
 from signtrain.layouts import KNOWN_LENGTHS
 
 
 def _opt(default: Any, help: str, **rules: Any) -> Any:
-    """A config field with its one-line help and validation rules (choices, min, max)."""
+    """A config field with its one-line help and validation rules (choices, min, max).  choices may be a
+    function of no arguments: a registry's names, read when a value is checked."""
     if isinstance(default, list):
         default = tuple(default)
     return field(default=default, metadata={"help": help, **rules})
@@ -35,7 +37,7 @@ def _opt(default: Any, help: str, **rules: Any) -> Any:
 class DataConfig:
     path: str = _opt("MP_Data", "dataset root, relative to the working directory")
     format: str = _opt("auto", "on-disk format: auto detects it from the path",
-                       choices=("auto", "mp_data", "npy", "islr_parquet", "csv", "npz"))
+                       choices=registry.data_format_choices)
     signs: Optional[tuple[str, ...]] = _opt(None, "signs to use, in this order; null = every sign folder, sorted")
     sequence_length: int = _opt(30, "frames per sequence fed to the model", min=1)
     features_per_frame: Optional[int] = _opt(None, f"values per frame ({KNOWN_LENGTHS}); null = detect from the data "
@@ -115,10 +117,11 @@ class AugmentConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     kind: str = _opt("lstm", "layer kind: recurrent (lstm, gru, bilstm) or transformer (conv + encoder blocks, "
-                     "model.units = block widths)", choices=("lstm", "gru", "bilstm", "transformer"))
+                     "model.units = block widths)", choices=registry.model_kind_names)
     conv_filters: tuple[int, ...] = _opt([], "1-D convolutions over time before the recurrent layers", min=1)
     conv_kernel: int = _opt(5, "frames each convolution sees", min=1)
-    units: tuple[int, ...] = _opt([128, 64, 32], "units of each recurrent layer, first to last", min=1)
+    units: tuple[int, ...] = _opt([128, 64, 32], "per layer, first to last: units of each recurrent layer, or the "
+                                  "width of each transformer block", min=1)
     return_sequences: Union[bool, tuple[bool, ...]] = _opt(
         [True, True, False], "per layer; every layer followed by another must be true; "
         "a true last layer is mean-pooled over the unmasked frames")
@@ -288,7 +291,8 @@ def describe_keys() -> list[KeyInfo]:
             meta = f.metadata
             allowed = []
             if "choices" in meta:
-                allowed.append(" | ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in meta["choices"]))
+                allowed.append(" | ".join(str(c).lower() if isinstance(c, bool) else str(c)
+                                          for c in choices_of(meta)))
             if "min" in meta or "max" in meta:
                 allowed.append(f"{meta.get('min', '')}..{meta.get('max', '')}")
             rows.append(KeyInfo(f"{name}.{f.name}", _type_name(hints[f.name]), _plain(f.default), ", ".join(allowed),
@@ -394,13 +398,19 @@ def _coerce(value: Any, tp: Any) -> Any:
     return _coerce_scalar(value, tp)
 
 
+def choices_of(meta: Any) -> tuple:
+    """A field's allowed values (its choices, or what its choices function returns now)."""
+    choices = meta["choices"]
+    return tuple(choices()) if callable(choices) else choices
+
+
 def _check_rules(key: str, value: Any, meta: dict[str, Any]) -> None:
     items = value if isinstance(value, tuple) else (value,)
     for item in items:
         if item is None:
             continue
-        if "choices" in meta and item not in meta["choices"]:
-            allowed = ", ".join(str(c).lower() if isinstance(c, bool) else c for c in meta["choices"])
+        if "choices" in meta and item not in choices_of(meta):
+            allowed = ", ".join(str(c).lower() if isinstance(c, bool) else c for c in choices_of(meta))
             raise ConfigError(f"{key}: '{item}' is not allowed; choose one of {allowed}")
         if isinstance(item, str) and "words" in meta:
             if item not in meta["words"]:
@@ -437,7 +447,8 @@ def _build_section(name: str, cls: type, raw: Any, source: str) -> Any:
 def _check_model(model: ModelConfig, source: str) -> None:
     n = len(model.units)
     if n == 0:
-        raise ConfigError(f"{source}: model.units must list at least one recurrent layer, e.g. [128, 64, 32]")
+        raise ConfigError(f"{source}: model.units must list at least one entry ({registry.MODEL_KINDS[model.kind].units} "
+                          f"for model.kind {model.kind}), e.g. [128, 64, 32]")
     for key in ("return_sequences", "dropout", "l2", "batch_norm"):
         value = getattr(model, key)
         if isinstance(value, tuple) and len(value) != n:
@@ -448,8 +459,8 @@ def _check_model(model: ModelConfig, source: str) -> None:
     for i in range(n - 1):
         if not seqs[i]:
             raise ConfigError(
-                f"{source}: model.return_sequences[{i}] is false but layer {i + 1} feeds another recurrent "
-                f"layer; set it to true")
+                f"{source}: model.return_sequences[{i}] is false but layer {i + 1} feeds another layer; set it "
+                f"to true")
 
 
 def per_layer(value: Any, n: int) -> tuple:

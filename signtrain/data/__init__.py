@@ -16,6 +16,7 @@ from signtrain.data.assemble import IssueLog, assemble, sequence_frames, vector_
 from signtrain.data.dataset import DEFECT_KINDS, Issue, RawTree, SequenceDataset
 from signtrain.errors import DataError
 from signtrain.layouts import describe
+from signtrain.registry import READERS, reader_named
 
 __all__ = ["DEFECT_KINDS", "Issue", "SequenceDataset", "detect_format", "fingerprint", "load_dataset", "read_raw",
            "reader_settings", "usable_sequences"]
@@ -25,17 +26,10 @@ _NOT_READER = ("path", "workers", "cache", "cache_dir", "cache_check", "stream")
 
 
 def detect_format(root: Path, setting: str) -> str:
+    """data.format (auto: the first reader of the registry's table that recognises the path) -> a reader name."""
     if setting != "auto":
-        return "mp_data" if setting == "npy" else setting
-    from signtrain.data import csvfiles, parquet
-
-    if root.is_file() and root.suffix == ".npz":
-        return "npz"
-    if root.is_dir() and parquet.is_islr(root):
-        return "islr_parquet"
-    if root.is_dir() and csvfiles.looks_like_csv_tree(root):
-        return "csv"
-    return "mp_data"
+        return reader_named(setting).name
+    return next(r.name for r in READERS.values() if r.load().detect(root))
 
 
 def reader_settings(cfg: DataConfig) -> dict:
@@ -57,22 +51,7 @@ def read_raw(cfg: DataConfig) -> RawTree:
     root = Path(cfg.path)
     if not root.exists():
         raise DataError(f"data folder not found: {root} (set data.path in the config or pass --data PATH)")
-    fmt = detect_format(root, cfg.format)
-    if fmt == "islr_parquet":
-        from signtrain.data import parquet
-
-        return parquet.read_tree(root, cfg.signs, cfg.landmarks)
-    if fmt == "csv":
-        from signtrain.data import csvfiles
-
-        return csvfiles.read_tree(root, cfg)
-    if fmt == "npz":
-        from signtrain.data import npzfile
-
-        return npzfile.read_tree(root)
-    from signtrain.data import mpdata
-
-    return mpdata.read_tree(root, cfg.signs, cfg.workers)
+    return READERS[detect_format(root, cfg.format)].load().read(root, cfg)
 
 
 def _width_histogram(tree: RawTree, root: Path) -> Counter:

@@ -22,6 +22,14 @@ from signtrain.data.npyfile import Unreadable, read_bytes, to_float32
 DELIMITERS = (";", ",", "\t", " ")
 
 
+def detect(root: Path) -> bool:
+    return root.is_dir() and looks_like_csv_tree(root)
+
+
+def read(root: Path, cfg: DataConfig) -> RawTree:
+    return read_tree(root, cfg)
+
+
 def looks_like_csv_tree(root: Path) -> bool:
     for sign in sorted(_scandir(root), key=lambda e: e.name)[:5]:
         if sign.is_dir():

@@ -18,6 +18,7 @@ from typing import Optional
 
 import numpy as np
 
+from signtrain.config import DataConfig
 from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest, failed
 from signtrain.data.npyfile import (
     HeaderCache,
@@ -260,3 +261,11 @@ def read_tree(root: Path, signs: Optional[tuple[str, ...]], workers: int = 1) ->
     raws = read_entries(scan.entries, workers) if scan.entries else []
     return RawTree("mp_data", scan.labels, [e.sign for e in scan.entries], [e.source for e in scan.entries],
                    raws, scan.issues)
+
+
+def detect(root: Path) -> bool:
+    return True  # the fallback: a folder of sign folders
+
+
+def read(root: Path, cfg: DataConfig) -> RawTree:
+    return read_tree(root, cfg.signs, cfg.workers)

@@ -7,8 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
+from signtrain.config import DataConfig
 from signtrain.data.dataset import RawSequence, RawTree, content_digest
 from signtrain.errors import DataError
+
+
+def detect(root: Path) -> bool:
+    return root.is_file() and root.suffix == ".npz"
+
+
+def read(root: Path, cfg: DataConfig) -> RawTree:
+    return read_tree(root)
 
 
 def read_tree(path: Path) -> RawTree:

@@ -18,6 +18,7 @@ from typing import Optional
 
 import numpy as np
 
+from signtrain.config import DataConfig
 from signtrain.data.csvfiles import decode_text
 from signtrain.data.dataset import Issue, RawSequence, RawTree, content_digest, failed
 from signtrain.data.npyfile import Unreadable, read_bytes, to_float32
@@ -29,6 +30,14 @@ PART_ORDER = ("pose", "face", "lips", "left_hand", "right_hand")
 LIPS = (0, 61, 185, 40, 39, 37, 267, 269, 270, 409, 291, 146, 91, 181, 84, 17, 314, 405, 321, 375,
         78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 REQUIRED = ("path", "participant_id", "sequence_id", "sign")
+
+
+def detect(root: Path) -> bool:
+    return root.is_dir() and is_islr(root)
+
+
+def read(root: Path, cfg: DataConfig) -> RawTree:
+    return read_tree(root, cfg.signs, cfg.landmarks)
 
 
 def is_islr(root: Path) -> bool:

@@ -16,7 +16,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from signtrain import store
-from signtrain.deploy.heldout import SPLITS, other_tree, training_split
+from signtrain.choices import SPLITS
+from signtrain.deploy.heldout import other_tree, training_split
 from signtrain.deploy.predictor import load_predictor
 from signtrain.errors import ConfigError
 

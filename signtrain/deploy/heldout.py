@@ -8,7 +8,6 @@ from typing import Optional
 
 import numpy as np
 
-from signtrain.choices import SPLITS  # noqa: F401 - re-exported for evaluate
 from signtrain.config import replace
 from signtrain.data import SequenceDataset, fingerprint, load_dataset
 from signtrain.data import account as data_account

@@ -59,7 +59,7 @@ def load_keras_model(path: Path, meta: RunMetadata) -> Any:
     import_tensorflow()
     import keras
 
-    from signtrain.models.build import build_model, register_custom_layers
+    from signtrain.models import build_model, register_custom_layers
 
     register_custom_layers()  # before loading
     try:

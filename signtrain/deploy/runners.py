@@ -1,5 +1,5 @@
-"""Running a model file in its own runtime: one function per format, below both export (parity
-checks) and predict.  TFLite runs in LiteRT and ONNX in onnxruntime, neither of which needs
+"""Running a model file in its own runtime (each format's module opens its own, see
+signtrain.registry), below both export (parity checks) and predict.  TFLite runs in LiteRT and ONNX in onnxruntime, neither of which needs
 TensorFlow; only Keras and SavedModel files import it."""
 
 from __future__ import annotations
@@ -10,24 +10,27 @@ from typing import Any, Callable
 import numpy as np
 
 from signtrain.errors import ModelError
+from signtrain.registry import EXPORT_FORMATS
 
 PREDICT_BATCH = 256  # train and evaluate predict in the same batches, so their figures agree to the last digit
 Runner = Callable[[np.ndarray], np.ndarray]
-EXTRA = {"tflite": "tflite", "onnx": "onnx", "saved_model": ""}
 
 
 def model_kind(path: Path) -> str:
-    """keras | saved_model | tflite | onnx, from the path."""
-    if path.is_dir() and (path / "saved_model.pb").is_file():
-        return "saved_model"
+    """The format a model path is in (keras | saved_model | tflite | onnx | ...), from the table of formats."""
+    formats = EXPORT_FORMATS.values()
     if path.is_dir():
-        raise ModelError(f"{path}: a folder without saved_model.pb; give a model file or a SavedModel folder")
+        for fmt in formats:
+            if fmt.folder and (path / fmt.marker).is_file():
+                return fmt.name
+        markers = ", ".join(f.marker for f in formats if f.folder)
+        raise ModelError(f"{path}: a folder without {markers}; give a model file or a SavedModel folder")
     name = path.name.lower()
-    if name.endswith((".h5", ".keras")):
-        return "keras"
-    if name.endswith((".tflite", ".onnx")):
-        return name.rsplit(".", 1)[1]
-    raise ModelError(f"{path}: not a model file signtrain reads (.h5, .keras, .tflite, .onnx or a SavedModel folder)")
+    for fmt in formats:
+        if not fmt.folder and name.endswith((fmt.suffix, *fmt.reads)):
+            return fmt.name
+    known = ", ".join(s for f in formats if not f.folder for s in (*f.reads, f.suffix))
+    raise ModelError(f"{path}: not a model file signtrain reads ({known} or a SavedModel folder)")
 
 
 def keras_runner(model: Any) -> Runner:
@@ -45,52 +48,13 @@ def keras_runner(model: Any) -> Runner:
     return run
 
 
-def _tflite(path: Path) -> Runner:
-    from ai_edge_litert.interpreter import Interpreter
-
-    from signtrain.runtime import muted_stderr
-
-    with muted_stderr():  # LiteRT announces its XNNPACK delegate on stderr
-        interpreter = Interpreter(model_path=str(path))
-        interpreter.allocate_tensors()
-    inp = interpreter.get_input_details()[0]["index"]
-    out = interpreter.get_output_details()[0]["index"]
-
-    def run(x: np.ndarray) -> np.ndarray:
-        interpreter.set_tensor(inp, x)
-        interpreter.invoke()
-        return interpreter.get_tensor(out).copy()
-
-    return run
-
-
-def _saved_model(path: Path) -> Runner:
-    from signtrain.runtime import import_tensorflow
-
-    import_tensorflow()
-    import tensorflow as tf
-
-    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
-    return lambda x: signature(landmarks=tf.constant(x))["probabilities"].numpy()
-
-
-def _onnx(path: Path) -> Runner:
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x})[0]
-
-
-OPENERS: dict[str, Callable[[Path], Runner]] = {"tflite": _tflite, "saved_model": _saved_model, "onnx": _onnx}
-
-
 def open_runner(kind: str, path: Path) -> Runner:
     """A function running ONE raw window [1, T, F] through an exported file (normalisation inside)."""
+    fmt = EXPORT_FORMATS[kind]
     try:
-        return OPENERS[kind](path)
+        return fmt.load().open_runner(path)
     except ImportError as exc:
-        extra = EXTRA.get(kind) or kind
+        extra = fmt.extra or kind
         raise ModelError(f"{path}: reading {kind} files needs the {exc.name} package "
                          f"(pip install 'signtrain[{extra}]')") from None
     except Exception as exc:  # noqa: BLE001 - any load failure is a broken or foreign file
@@ -103,12 +67,3 @@ def one_at_a_time(run: Runner, X: np.ndarray) -> np.ndarray:
     if len(X) == 0:
         return np.zeros((0, 0), np.float32)
     return np.concatenate([run(x[None].astype(np.float32)) for x in X])
-
-
-def tflite_ops(path: Path) -> list[str]:
-    """The operators stored in a .tflite file (without the runtime's delegate nodes)."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interpreter = Interpreter(model_path=str(path),
-                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    return sorted({op["op_name"] for op in interpreter._get_ops_details()})  # noqa: SLF001

@@ -22,8 +22,9 @@ import numpy as np
 
 from signtrain.config import OutputConfig
 from signtrain.errors import RunError
+from signtrain.registry import model_suffixes
 
-MODEL_SUFFIXES = (".weights.h5", ".h5", ".keras", ".tflite", ".onnx", ".saved_model")
+MODEL_SUFFIXES = model_suffixes()
 
 
 @dataclass(frozen=True)

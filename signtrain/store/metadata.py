@@ -18,6 +18,7 @@ from typing import Any, Optional
 from signtrain import store
 from signtrain.config import Config, build_config
 from signtrain.errors import ConfigError, ModelError
+from signtrain.registry import export_only_suffixes
 from signtrain.store import runs
 from signtrain.transforms.normalize import Normalizer
 
@@ -34,7 +35,7 @@ def sidecar_path(model_path: Path) -> Path:
     """An exported file -> its own <name>.meta.json; a run's model (lstm_model.h5) -> lstm_model.meta.json."""
     model_path = Path(model_path)
     own = export_sidecar(model_path)
-    if own.is_file() or model_path.suffix in (".tflite", ".onnx", ".saved_model"):
+    if own.is_file() or model_path.suffix in export_only_suffixes():
         return own
     return model_path.parent / (store.model_stem(model_path) + SUFFIX)
 

@@ -322,7 +322,8 @@ def _fit(config: Config, prepared: Prepared, plan: Any, listener: Listener, run:
     import keras
 
     from signtrain.deploy.runners import keras_runner
-    from signtrain.models.build import build_model, register_custom_layers, should_unroll
+    from signtrain.models import build_model, register_custom_layers
+    from signtrain.models.recurrent import should_unroll
     from signtrain.training.callbacks import TrainState
     from signtrain.training.distribute import prepare_model, shard_by_data
     from signtrain.training.pipeline import training_data
