@@ -57,6 +57,6 @@ def tiny_config(data, output, *overrides, epochs: int = 2, features: int = 63, f
     """A config for a model of a few units trained for a couple of epochs."""
     from signtrain.config import load_config
 
-    return load_config(None, TINY_MODEL + [f"train.epochs={epochs}", f"data.features_per_frame={features}",
+    return load_config("base", TINY_MODEL + [f"train.epochs={epochs}", f"data.features_per_frame={features}",
                                            f"data.sequence_length={frames}", *overrides],
                        data=str(data), output=str(output))

@@ -482,7 +482,7 @@ def test_a_damaged_cache_middle_is_rebuilt_and_said(tmp_path):
     from signtrain.data import load_dataset
 
     root = base(tmp_path)
-    cfg = load_config(None, ["data.features_per_frame=null", f"data.cache_dir={tmp_path / 'c'}"], data=str(root)).data
+    cfg = load_config("base", ["data.features_per_frame=null", f"data.cache_dir={tmp_path / 'c'}"], data=str(root)).data
     load_dataset(cfg)
     x_file = next((tmp_path / "c").rglob("X.npy"))
     data = bytearray(x_file.read_bytes())
@@ -585,7 +585,7 @@ def test_set_overrides_never_fail_but_with_a_config_error():
     ok = 0
     for text in texts:
         try:
-            load_config(None, [text])
+            load_config("base", [text])
             ok += 1
         except ConfigError:
             pass

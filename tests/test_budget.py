@@ -65,7 +65,7 @@ def test_an_explicit_epoch_count_wins_over_a_recipe_budget(tmp_path):
                                           ("-3", "below the minimum")])
 def test_bad_budgets_are_refused(value, match):
     with pytest.raises(ConfigError, match=match):
-        load_config(None, [f"train.steps={value}"])
+        load_config("base", [f"train.steps={value}"])
 
 
 @pytest.mark.slow

@@ -54,7 +54,7 @@ def test_a_string_float_in_a_file_is_coerced(tmp_path):
 
 
 def test_overrides_and_shortcuts():
-    c = load_config(None, ["train.epochs=5", "train.learning_rate=3e-4", "data.features_per_frame=null"],
+    c = load_config("base", ["train.epochs=5", "train.learning_rate=3e-4", "data.features_per_frame=null"],
                     data="somewhere", output="out")
     assert c.train.epochs == 5 and c.train.learning_rate == pytest.approx(3e-4)
     assert c.data.features_per_frame is None and c.data.path == "somewhere" and c.output.dir == "out"
@@ -66,7 +66,7 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown key 'train.epoch'.*did you mean 'train.epochs'"):
         load_config(path)
     with pytest.raises(ConfigError, match=r"did you mean 'train.batch_size'"):
-        load_config(None, ["train.batchsize=3"])
+        load_config("base", ["train.batchsize=3"])
     with pytest.raises(ConfigError, match="unknown section 'trian'.*'train'"):
         build_config({"trian": {}})
 
@@ -82,13 +82,13 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(override, message):
     with pytest.raises(ConfigError, match=message) as info:
-        load_config(None, [override])
+        load_config("base", [override])
     assert info.value.exit_code == 2
 
 
 def test_layers_must_chain():
     with pytest.raises(ConfigError, match=r"return_sequences\[0\] is false"):
-        load_config(None, ["model.return_sequences=[false, true, false]"])
+        load_config("base", ["model.return_sequences=[false, true, false]"])
 
 
 def test_missing_and_broken_files(tmp_path):
@@ -102,4 +102,4 @@ def test_missing_and_broken_files(tmp_path):
 
 def test_a_speed_change_on_resampled_sequences_is_refused():
     with pytest.raises(ConfigError, match="augment.speed=0.2 has no effect with data.resample"):
-        load_config(None, ["data.resample=true", "augment.speed=0.2"])
+        load_config("base", ["data.resample=true", "augment.speed=0.2"])

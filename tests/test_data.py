@@ -11,7 +11,7 @@ from signtrain.errors import DataError
 
 
 def cfg(path, *overrides):
-    return load_config(None, list(overrides), data=str(path)).data
+    return load_config("base", list(overrides), data=str(path)).data
 
 
 def test_numbers_sort_as_numbers():

@@ -23,7 +23,7 @@ if {replicas} > 1:
 sys.path.insert(0, {root!r})
 from signtrain.config import load_config
 from signtrain.training.run import train
-config = load_config(None, {overrides!r}, data={data!r}, output={out!r})
+config = load_config("base", {overrides!r}, data={data!r}, output={out!r})
 print("RESULT " + json.dumps(train(config).metrics))
 """
 
@@ -51,7 +51,7 @@ def test_mirrored_over_two_logical_cpus_matches_a_single_device_run(data, tmp_pa
     from signtrain.config import load_config
     from signtrain.training.run import train
 
-    single = train(load_config(None, _overrides(), data=str(data), output=str(tmp_path / "single"))).metrics
+    single = train(load_config("base", _overrides(), data=str(data), output=str(tmp_path / "single"))).metrics
     mirrored = _run_script(2, _overrides("train.distribute=mirrored", "train.devices=['/cpu:0', '/cpu:1']"),
                            data, tmp_path / "mirrored")
     assert (single["replicas"], mirrored["replicas"]) == (1, 2) and mirrored["distribute"] == "mirrored"

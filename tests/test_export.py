@@ -66,7 +66,7 @@ def test_every_format_reloads_and_matches_keras(trained, tmp_path):
 
 def test_base_architecture_converts_to_builtin_ops_only(tmp_path):
     data = write_tree(tmp_path / "MP_Data", signs=("a", "b"), sequences=8, frames=30, features=225)
-    config = load_config(None, ["train.epochs=1", "train.tensorboard=false", "model.unroll=false"],
+    config = load_config("base", ["train.epochs=1", "train.tensorboard=false", "model.unroll=false"],
                          data=str(data), output=str(tmp_path / "models"))
     train(config)
     report = export(tmp_path / "models" / "lstm_model.h5", ["tflite"])

@@ -18,7 +18,7 @@ HANDS = detect_layout(126)
 
 
 def spec(*overrides, length=126):
-    return FeatureSpec.from_config(load_config(None, list(overrides)).preprocess, length)
+    return FeatureSpec.from_config(load_config("base", list(overrides)).preprocess, length)
 
 
 def hand(centre=(0.3, 0.6), size=0.1, angle=0.0, seed=0):
@@ -146,7 +146,7 @@ def test_mirroring_twice_is_the_identity_and_swaps_the_hands():
 
 
 def test_spatial_augmentation_keeps_absent_parts_and_padding_at_zero():
-    cfg = load_config(None, ["augment.rotation=15", "augment.scale=0.2", "augment.shift=0.1",
+    cfg = load_config("base", ["augment.rotation=15", "augment.scale=0.2", "augment.shift=0.1",
                              "augment.noise=0.01"]).augment
     x = frames(hand(), None, T=2)
     x[0, 1] = 0
@@ -156,7 +156,7 @@ def test_spatial_augmentation_keeps_absent_parts_and_padding_at_zero():
 
 
 def test_a_pure_rotation_is_undone_by_hand_normalization():
-    cfg = load_config(None, ["augment.rotation=20"]).augment
+    cfg = load_config("base", ["augment.rotation=20"]).augment
     x = tf.constant(frames(hand(), None))
     s = spec("preprocess.hand_normalization=true")
     rotated = transform_numpy(augment.spatial(x, cfg, HANDS).numpy(), s)[0, 0, :63].reshape(21, 3)
@@ -167,7 +167,7 @@ def test_a_pure_rotation_is_undone_by_hand_normalization():
 
 
 def test_temporal_augmentation_changes_length_and_pads():
-    cfg = load_config(None, ["augment.speed=0.5"]).augment
+    cfg = load_config("base", ["augment.speed=0.5"]).augment
     x = np.zeros((20, 63), np.float32)
     x[:10] = np.arange(1, 11)[:, None]
     out, n = augment.temporal(tf.constant(x), 10, cfg)
@@ -176,14 +176,14 @@ def test_temporal_augmentation_changes_length_and_pads():
     assert not out.numpy()[n:].any() and out.numpy()[:n].all()
     values = out.numpy()[:n, 0]
     assert (np.diff(values) >= 0).all() and values[0] == 1  # still in time order
-    drop = load_config(None, ["augment.frame_dropout=0.5"]).augment
+    drop = load_config("base", ["augment.frame_dropout=0.5"]).augment
     out, n = augment.temporal(tf.constant(x), 10, drop)
     assert 1 <= int(n) <= 10 and out.numpy()[0, 0] == 1  # the first frame is never dropped
 
 
 
 def test_temporal_crop_keeps_a_contiguous_window():
-    cfg = load_config(None, ["augment.crop=0.5"]).augment
+    cfg = load_config("base", ["augment.crop=0.5"]).augment
     x = np.zeros((20, 63), np.float32)
     x[:10] = np.arange(1, 11)[:, None]
     for _ in range(10):
@@ -197,14 +197,14 @@ def test_temporal_crop_keeps_a_contiguous_window():
 
 def test_refill_stretches_back_to_the_full_length():
     # data.resample: every sequence fills T frames, so an augmented one must too
-    cfg = load_config(None, ["augment.crop=0.5", "augment.frame_dropout=0.1", "augment.speed=0.5"]).augment
+    cfg = load_config("base", ["augment.crop=0.5", "augment.frame_dropout=0.1", "augment.speed=0.5"]).augment
     x = np.arange(1, 21, dtype=np.float32)[:, None] * np.ones((1, 63), np.float32)
     for _ in range(10):
         out, n = augment.temporal(tf.constant(x), 20, cfg, refill=True)
         values = out.numpy()[:, 0]
         assert int(n) == 20 and values.all() and (np.diff(values) >= 0).all()
         assert values[-1] - values[0] >= 5  # at least half the frames' span, stretched
-    plain = load_config(None, ["augment.speed=0.5"]).augment
+    plain = load_config("base", ["augment.speed=0.5"]).augment
     out, n = augment.temporal(tf.constant(x), 20, plain, refill=True)
     np.testing.assert_array_equal(out.numpy(), x)  # with refill the speed change alone is undone
 

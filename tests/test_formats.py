@@ -18,7 +18,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 
 def cfg(path, *overrides):
-    return load_config(None, ["data.features_per_frame=null", *overrides], data=str(path)).data
+    return load_config("base", ["data.features_per_frame=null", *overrides], data=str(path)).data
 
 
 def write_parquet(path, frames, types=("right_hand", "pose", "face", "left_hand"), nan_left=False, seed=0):
@@ -91,7 +91,7 @@ def test_parquet_needs_pyarrow_says_how(islr, monkeypatch):
 def test_grouped_split_keeps_each_signer_in_one_split():
     y = np.repeat(np.arange(4), 30)
     groups = [f"p{i % 10}" for i in range(120)]
-    c = load_config(None, ["split.group_by=participant"])
+    c = load_config("base", ["split.group_by=participant"])
     split = split_dataset(y, c.split, 0, groups)
     sets = [{groups[i] for i in part} for part in (split.train, split.val, split.test)]
     assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])

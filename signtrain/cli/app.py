@@ -155,7 +155,7 @@ def validate_data(
     from signtrain.data.validation import build_report
 
     def work() -> int:
-        cfg = load_config(config or Path(DEFAULT_RECIPE), _with_cache(overrides, no_cache), data=str(path))
+        cfg = load_config(config, _with_cache(overrides, no_cache), data=str(path))
         dataset = load_dataset(replace(cfg, data={"features_per_frame": None}).data, strict=False)
         report = build_report(dataset, cfg, cfg.data.features_per_frame)
         if as_json:
@@ -299,7 +299,7 @@ def train(
                 target = find_run(Path(output or load_config().output.dir), run)
                 cfg = resume_config(target, _with_cache(overrides, no_cache), data, str(target.path.parent.parent))
             else:
-                cfg = load_config(config or Path(DEFAULT_RECIPE), _with_cache(overrides, no_cache), data, output)
+                cfg = load_config(config, _with_cache(overrides, no_cache), data, output)
             if folds is not None:
                 if resume or init is not None or overwrite:
                     raise ConfigError("--folds trains new runs from scratch; it does not combine with --resume, "
@@ -544,7 +544,7 @@ def config_show(config: Optional[Path] = ConfigOpt, overrides: Optional[List[str
     from signtrain.config import load_config, to_yaml
 
     def work() -> int:
-        typer.echo(to_yaml(load_config(config or Path(DEFAULT_RECIPE), overrides, data, output)), nl=False)
+        typer.echo(to_yaml(load_config(config, overrides, data, output)), nl=False)
         return 0
 
     raise typer.Exit(_guard(work, "config show"))
