@@ -1,0 +1,178 @@
+"""Model commands: info, evaluate, export, predict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from signtrain.choices import EXPORT_FORMATS
+from signtrain.cli.common import (
+    QUANTIZE_FORMATS,
+    Flag,
+    Format,
+    JsonOpt,
+    ModelAssetOpt,
+    NoCacheOpt,
+    Quantize,
+    Split,
+    app,
+    command,
+    examples,
+    show,
+)
+from signtrain.errors import SigntrainError
+
+
+@app.command(epilog=examples("signtrain info models/lstm_model.h5", "signtrain info models/export/lstm_model.tflite "
+                                                                    "--json"))
+@command("info")
+def info(
+    model: Path = typer.Argument(..., metavar="MODEL", help="A trained or exported model."),
+    as_json: bool = JsonOpt,
+) -> int:
+    """What a model is: signs, layout, sequence length, recipe, data, test figures, versions, exports."""
+    from signtrain import ui
+    from signtrain.deploy.info import model_info
+
+    details = model_info(model)
+    show(as_json, details, lambda: ui.render_info(details, ui.make_console()))
+    return 0
+
+
+
+@app.command(epilog=examples("signtrain evaluate models/lstm_model.h5", "signtrain evaluate models/lstm_model.h5 "
+                             "--split val", "signtrain evaluate models/lstm_model.h5 --data OTHER_TREE --normalize",
+                             "signtrain evaluate models/lstm_model.h5 --json"))
+@command("evaluate")
+def evaluate(
+    model: Path = typer.Argument(..., metavar="MODEL", help="Trained model: .h5 or .keras (its .meta.json beside it)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", metavar="PATH", help="Evaluate on this tree instead of "
+                                       "the held-out split recorded at training."),
+    split: Optional[Split] = typer.Option(None, "--split", help="Which part of the training data (default: test)."),
+    as_json: bool = JsonOpt,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="Folder for report.json, "
+                                          "per_sign.csv and confusion_matrix.png (default: evaluation/ in the run)."),
+    normalize: bool = Flag("Show the confusion matrix as row shares.", "--normalize"),
+    no_cache: bool = NoCacheOpt,
+) -> int:
+    """Evaluate a trained model: accuracy, per-sign precision/recall/F1, confusion matrix, throughput."""
+    from signtrain import ui
+    from signtrain.deploy.evaluate import default_output, write_report
+    from signtrain.deploy.evaluate import evaluate as run_evaluation
+
+    console = ui.make_console(stderr=as_json)
+    with ui.Phases(console) as phases:
+        report = run_evaluation(model, data, split.value if split else None, use_cache=not no_cache,
+                                on_phase=phases)
+        phases("writing the report")
+        write_report(report, output or default_output(model))
+    show(as_json, report, lambda: ui.render_eval_report(report, console, normalize))
+    return 0
+
+
+
+@app.command(epilog=examples("signtrain export models/lstm_model.h5", "signtrain export models/lstm_model.h5 "
+                             "--format all", "signtrain export models/lstm_model.h5 --format tflite --format onnx",
+                             "signtrain export models/lstm_model.h5 --quantize int8"))
+@command("export")
+def export(
+    model: Path = typer.Argument(..., metavar="MODEL", help="Trained model (.h5 or .keras) with its .meta.json "
+                                 "beside it."),
+    formats: List[Format] = typer.Option(["tflite"], "--format", "-f", metavar=f"[{'|'.join((*EXPORT_FORMATS, 'all'))}]",
+                                         help="Format to write (repeatable; all = every one)."),
+    quantize: Quantize = typer.Option("none", "--quantize", help=f"Quantisation ({QUANTIZE_FORMATS} only)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="Folder for the exported files "
+                                          "(default: export/ in the model's run)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", metavar="PATH", help="Check parity on this tree "
+                                       "instead of the held-out split recorded at training."),
+    as_json: bool = JsonOpt,
+) -> int:
+    """Export a trained model and prove each file matches it (parity on real sequences, latency)."""
+    from signtrain import ui
+    from signtrain.deploy.export import export as run_export
+
+    names = list(EXPORT_FORMATS) if "all" in formats else list(dict.fromkeys(f.value for f in formats))
+    console = ui.make_console(stderr=as_json)
+    with ui.Phases(console) as phases:
+        report = run_export(model, names, quantize.value, output, data, on_phase=phases)
+    show(as_json, report, lambda: ui.render_export_report(report, console))
+    requested_only = [e for e in report.entries if e.note.startswith("skipped")] if "all" not in formats else []
+    if requested_only:
+        raise SigntrainError(f"--format {requested_only[0].format}: {requested_only[0].note}")
+    return 1 if report.failed else 0
+
+
+
+@app.command(epilog=examples("signtrain predict models/export/lstm_model.tflite MP_Data/hello/0 --top-k 3",
+                             "signtrain predict models/lstm_model.h5 recording.npy --json",
+                             "signtrain predict models/export/lstm_model.tflite clip.mp4",
+                             "signtrain predict models/export/lstm_model.tflite talk.mp4 --stream --threshold 0.8",
+                             "signtrain predict models/export/lstm_model.tflite --camera 0"))
+@command("predict")
+def predict(
+    model: Path = typer.Argument(..., metavar="MODEL", help="Trained or exported model (.h5, .keras, .tflite, "
+                                 "SavedModel, .onnx); .tflite and .onnx run without TensorFlow."),
+    recording: Optional[Path] = typer.Argument(None, metavar="[RECORDING]", help="A .npy of shape (frames, "
+                                               "features), an MP_Data sequence folder, or a video (landmarks "
+                                               "extracted as the model's training data was laid out)."),
+    top: int = typer.Option(3, "--top-k", "-k", min=1, metavar="K", help="How many signs to list."),
+    as_stream: bool = Flag("Slide a window over a long recording and emit signs.", "--stream"),
+    camera: Optional[str] = typer.Option(None, "--camera", metavar="N|VIDEO", help="Emit signs live from camera N "
+                                         "(or from a video played as if it were a camera); Ctrl-C stops."),
+    threshold: float = typer.Option(0.8, "--threshold", min=0.0, max=1.0, metavar="P",
+                                    help="Stream: probability a sign must hold to be emitted."),
+    smooth: int = typer.Option(5, "--smooth", min=1, metavar="N", help="Stream: predictions averaged."),
+    hold: int = typer.Option(3, "--hold", min=1, metavar="N",
+                             help="Stream: steps a sign must stay on top before it is emitted."),
+    model_asset: Optional[Path] = ModelAssetOpt,
+    as_json: bool = JsonOpt,
+) -> int:
+    """Predict the sign of one recording or video, stream a long one into a sentence of signs, or
+    follow a camera live."""
+    from dataclasses import asdict
+
+    from signtrain import ui
+    from signtrain.deploy.predict import live, read_recording, read_video, stream, top_k
+    from signtrain.deploy.predictor import load_predictor
+    from signtrain.errors import ConfigError
+    from signtrain.extract.video import is_video
+
+    def bundle() -> Path:
+        from signtrain.extract import asset
+
+        return asset.resolve(model_asset, on_download=ui.print_note)
+
+    def show_stream(result, source: Optional[str], console) -> None:
+        payload = {"frames": result.frames, "steps": result.steps, "fps": result.fps, "sentence": result.sentence,
+                   "emissions": [asdict(e) for e in result.emissions]}
+        show(as_json, payload, lambda: ui.render_sentence(result, console) if source is None
+             else ui.render_stream(source, result, threshold, console))
+
+    if (recording is None) == (camera is None):
+        raise ConfigError("give a RECORDING (a .npy, a sequence folder or a video) or --camera N, not both "
+                          "and not neither")
+    predictor = load_predictor(model)
+    console = ui.make_console()
+    if camera is not None:
+        source = int(camera) if camera.isdigit() else Path(camera)
+        if not as_json:
+            console.print(f"following {'camera ' + camera if isinstance(source, int) else camera}: signs "
+                          f"appear as they are made (Ctrl-C stops)…", markup=False)
+        on_emission = (lambda e: None) if as_json else (lambda e: ui.render_emission(e, console))
+        result = live(predictor, source, bundle(), threshold, smooth, hold, on_emission)
+        show_stream(result, None, console)  # its signs are on screen already: the sentence
+        return 0
+    fps = None
+    if is_video(recording):
+        frames, fps = read_video(recording, predictor, bundle(), whole=as_stream)
+    else:
+        frames = read_recording(recording, predictor)
+    if as_stream:
+        show_stream(stream(predictor, frames, threshold, smooth, hold, fps), str(recording), console)
+    else:
+        ranked = top_k(predictor, frames, min(top, len(predictor.labels)))
+        show(as_json, {"top_k": [{"sign": s, "probability": p} for s, p in ranked]},
+             lambda: ui.render_prediction(str(recording), ranked, console))
+    return 0
