@@ -40,7 +40,10 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 from benchmarks.ingest import original_load_data  # noqa: E402
 from signtrain.config import load_config  # noqa: E402
-from signtrain.training.run import prepare  # noqa: E402
+from signtrain.training.run import (
+    TrainRequest,  # noqa: E402
+    prepare,  # noqa: E402
+)
 from signtrain.training.run import train as signtrain_train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,7 +152,7 @@ def run_signtrain(root: Path, frames, features, epochs, seed, out: Path, extra=(
     display = TimedDisplay()
     start = time.perf_counter()
     clock = TestClock(prepared.normalised(prepared.split.test), prepared.dataset.y[prepared.split.test], start)
-    result = signtrain_train(config, display, callbacks=(clock,))
+    result = signtrain_train(TrainRequest(config, callbacks=(clock,)), display)
     wall = time.perf_counter() - start - clock.spent
     # The Live renderer also draws from its own thread; its cost shows up in the epoch times.
     return {"wall": wall, "epoch_times": display.epoch_times, "accuracy": result.test_accuracy,

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from signtrain import ui
 from signtrain.cli.app import app
+from signtrain.progress import TrainBegin
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -120,7 +121,7 @@ def test_plain_training_lines_are_exact():
     buffer, clock = io.StringIO(), Clock()
     display = ui.TrainingDisplay(Console(file=buffer, width=200), live=False, clock=clock)
     display.on_phase("reading the data")
-    display.on_train_begin({"epochs": 5, "steps": 3, "initial_epoch": 0, "monitor": "val_accuracy"})
+    display.on_train_begin(TrainBegin(5, 3, 0, "val_accuracy"))
     clock.now += 2.5
     state = TrainState("val_accuracy", "max", best=0.75, best_epoch=1, epochs_done=1)
     display.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.625, "val_loss": 0.75, "val_accuracy": 0.75,

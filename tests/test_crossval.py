@@ -4,7 +4,6 @@ summary's arithmetic, the final model as asked, and the command end to end on a 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -84,7 +83,8 @@ def test_folds_then_a_final_model_on_all_the_data(tree, tmp_path):
     config = tiny_config(tree(sequences=8, features=63), tmp_path / "models", "split.validation_fraction=0.2")
     seen = []
 
-    def fake_train(cfg, split, name, record):
+    def fake_train(request):
+        split, name, record = request.split, request.name, request.record
         seen.append((split, name, record))
         n = len(seen)
         accuracy = None if not len(split.test) else 0.5 + 0.1 * n

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_adding_signs_keeps_the_old_signs_predictions(tmp_path):
     from signtrain.deploy.evaluate import evaluate
     from signtrain.deploy.predictor import load_predictor
-    from signtrain.training.run import train
+    from signtrain.training.run import TrainRequest, train
 
     old = write_tree(tmp_path / "old", signs=("a", "b", "c"), sequences=12, frames=8, features=63, seed=3)
     more = write_tree(tmp_path / "more", signs=("a", "b", "c", "d"), sequences=12, frames=8, features=63, seed=3)
@@ -25,7 +25,7 @@ def test_adding_signs_keeps_the_old_signs_predictions(tmp_path):
     meta = metadata.load(tmp_path / "m1" / "lstm_model.h5")
     config = config_for(meta, tiny_config(more, tmp_path / "m2", "train.learning_rate=0.01", frames=8, epochs=5))
     assert config.train.learning_rate == pytest.approx(0.001) and config.model == meta.config.model
-    tuned = train(config, init=meta)
+    tuned = train(TrainRequest(config, init=meta))
     labels = load_predictor(tmp_path / "m2" / "lstm_model.h5").labels
     assert labels == ["a", "b", "c", "d"]
     # the old signs on the old model's own test recordings: still recognised

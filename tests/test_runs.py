@@ -265,7 +265,7 @@ def _shows(out: Path) -> tuple[str, ...]:
 @pytest.mark.slow
 def test_killed_trainings_leave_the_previous_run_and_resume(data, abc_run, tmp_path):
     from signtrain.training.resume import resume_config
-    from signtrain.training.run import train
+    from signtrain.training.run import TrainRequest, train
 
     abc, wxyz = data
     out = previous(abc_run, tmp_path / "models")
@@ -283,7 +283,7 @@ def test_killed_trainings_leave_the_previous_run_and_resume(data, abc_run, tmp_p
     target = runs.find_run(out, None)
     assert target.id == unfinished[0].id
     config = resume_config(target, ["train.epochs=3"], None, str(out))
-    resumed = train(config, resume=target)
+    resumed = train(TrainRequest(config, resume=target))
     assert resumed.epochs_run == 3 and _shows(out) == ("w", "x", "y", "z")
     assert [r.status for r in runs.list_runs(out)] == ["complete"] * 2
     assert runs.current_run(out).name == resumed.run_id == target.id

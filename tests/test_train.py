@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from signtrain import ui
 from signtrain.cli.app import app
 from signtrain.errors import DataError
+from signtrain.progress import TrainBegin
 from signtrain.store import files as artifacts
 from signtrain.store import runs
 from signtrain.training.run import train
@@ -208,7 +209,7 @@ def test_percentages_are_clamped_and_nan_is_a_dash():
 def test_plain_epoch_lines_show_clamped_values():
     buffer = io.StringIO()
     display = ui.TrainingDisplay(Console(file=buffer, width=100), live=False)
-    display.on_train_begin({"epochs": 5, "steps": 3, "initial_epoch": 0, "monitor": "val_accuracy"})
+    display.on_train_begin(TrainBegin(5, 3, 0, "val_accuracy"))
     display.on_epoch_end(0, {"loss": 0.5, "accuracy": -0.2, "val_loss": float("nan"), "val_accuracy": 1.3,
                              "learning_rate": 1e-3})
     line = buffer.getvalue().splitlines()[-1]
@@ -221,7 +222,7 @@ def test_live_display_renders_progress_and_metrics():
 
     buffer = io.StringIO()
     display = ui.TrainingDisplay(Console(file=buffer, width=120, force_terminal=True), live=True)
-    display.on_train_begin({"epochs": 10, "steps": 4, "initial_epoch": 0, "monitor": "val_accuracy"})
+    display.on_train_begin(TrainBegin(10, 4, 0, "val_accuracy"))
     display.on_batch_end(1, {"loss": 0.7, "accuracy": 0.6})
     state = TrainState("val_accuracy", "max", best=0.55, best_epoch=1, epochs_done=1)
     display.on_epoch_end(0, {"loss": 0.7, "accuracy": 0.6, "val_loss": 0.8, "val_accuracy": 0.55,

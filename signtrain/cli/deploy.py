@@ -65,7 +65,7 @@ def evaluate(
     console = ui.make_console(stderr=as_json)
     with ui.Phases(console) as phases:
         report = run_evaluation(model, data, split.value if split else None, use_cache=not no_cache,
-                                on_phase=phases)
+                                listener=phases)
         phases("writing the report")
         write_report(report, output or default_output(model))
     show(as_json, report, lambda: ui.render_eval_report(report, console, normalize))
@@ -96,7 +96,7 @@ def export(
     names = list(EXPORT_FORMATS) if "all" in formats else list(dict.fromkeys(f.value for f in formats))
     console = ui.make_console(stderr=as_json)
     with ui.Phases(console) as phases:
-        report = run_export(model, names, quantize.value, output, data, on_phase=phases)
+        report = run_export(model, names, quantize.value, output, data, listener=phases)
     show(as_json, report, lambda: ui.render_export_report(report, console))
     requested_only = [e for e in report.entries if e.note.startswith("skipped")] if "all" not in formats else []
     if requested_only:

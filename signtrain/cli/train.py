@@ -69,6 +69,7 @@ def train(
     with InterruptScope(ui.print_note) as interrupt:
         from signtrain.store.runs import find_run
         from signtrain.training.resume import resume_config
+        from signtrain.training.run import TrainRequest
         from signtrain.training.run import train as run_training
 
         target = meta = None
@@ -96,8 +97,8 @@ def train(
             cfg = config_for(meta, cfg)
         console = ui.make_console()
         display = ui.TrainingDisplay(console, live=False if quiet else None)
-        result = run_training(cfg, display, resume=target, name=name, overwrite=overwrite, interrupt=interrupt,
-                              init=meta)
+        result = run_training(TrainRequest(cfg, resume=target, name=name, overwrite=overwrite, init=meta), display,
+                              interrupt)
         if result.is_chief:
             ui.render_train_summary(result, console)
         return 130 if result.interrupted else 0
@@ -111,13 +112,10 @@ def _cross_validate(cfg, folds: int, repeats: int, final: str, name: Optional[st
 
     console = ui.make_console()
 
-    def train_fold(config, **kwargs):
-        return run_training(config, ui.TrainingDisplay(console, live=False if quiet else None), interrupt=interrupt,
-                            **kwargs)
+    def train_fold(request):
+        return run_training(request, ui.TrainingDisplay(console, live=False if quiet else None), interrupt)
 
-    result = cross_validate(cfg, folds, repeats, final, train_fold, name,
-                            on_fold=lambda r, k, n: ui.render_fold_start(r, k, n, repeats, console),
-                            on_result=lambda outcome: ui.render_fold_result(outcome, console))
+    result = cross_validate(cfg, folds, repeats, final, train_fold, name, ui.FoldDisplay(console, repeats))
     ui.render_crossval(result, console)
     return 0
 

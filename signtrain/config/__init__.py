@@ -7,12 +7,36 @@ way and naming the dotted key in every error.  Without a file, load_config() use
 recipe, as every command does.
 """
 
-from signtrain.config.loading import (KeyInfo, all_keys, build_config, choices_of, describe_keys, load_config,
-                                      parse_override, replace)
-from signtrain.config.schema import (AugmentConfig, Config, DataConfig, ModelConfig, OutputConfig,
-                                     PreprocessConfig, SplitConfig, TrainConfig, per_layer)
-from signtrain.config.yamlio import (DEFAULT_RECIPE, RECIPES, parse_yaml_value, read_yaml, recipe_path,
-                                     resolve_config_path, to_yaml)
+from signtrain.config.loading import (
+                                      KeyInfo,
+                                      all_keys,
+                                      build_config,
+                                      choices_of,
+                                      describe_keys,
+                                      load_config,
+                                      parse_override,
+                                      replace,
+)
+from signtrain.config.schema import (
+                                      AugmentConfig,
+                                      Config,
+                                      DataConfig,
+                                      ModelConfig,
+                                      OutputConfig,
+                                      PreprocessConfig,
+                                      SplitConfig,
+                                      TrainConfig,
+                                      per_layer,
+)
+from signtrain.config.yamlio import (
+                                      DEFAULT_RECIPE,
+                                      RECIPES,
+                                      parse_yaml_value,
+                                      read_yaml,
+                                      recipe_path,
+                                      resolve_config_path,
+                                      to_yaml,
+)
 
 __all__ = ["AugmentConfig", "Config", "DataConfig", "DEFAULT_RECIPE", "KeyInfo", "ModelConfig", "OutputConfig",
            "PreprocessConfig", "RECIPES", "SplitConfig", "TrainConfig", "all_keys", "build_config", "choices_of",

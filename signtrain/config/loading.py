@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 
 from signtrain import registry
 from signtrain.config.schema import Config, ModelConfig, OutputConfig, _plain, per_layer
-from signtrain.config.yamlio import DEFAULT_RECIPE, _FLOAT, parse_yaml_value, read_yaml, resolve_config_path
+from signtrain.config.yamlio import _FLOAT, DEFAULT_RECIPE, parse_yaml_value, read_yaml, resolve_config_path
 from signtrain.errors import ConfigError
 
 

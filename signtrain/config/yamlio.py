@@ -12,6 +12,7 @@ import yaml
 from signtrain.config.schema import Config
 from signtrain.errors import ConfigError
 
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that reads 1e-3 as a float and 010 as ten (YAML 1.1 reads them as a string and 8)."""
 

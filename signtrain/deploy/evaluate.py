@@ -11,7 +11,7 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from signtrain.choices import SPLITS
 from signtrain.deploy.heldout import other_tree, training_split
 from signtrain.deploy.predictor import load_predictor
 from signtrain.errors import ConfigError
+from signtrain.progress import Listener
 
 WEAKEST = 3          # signs highlighted as the weakest
 CONFUSED_PAIRS = 5   # most confused (true, predicted) pairs listed
@@ -100,6 +101,11 @@ def compute_metrics(y_true: np.ndarray, probs: np.ndarray, labels: list[str]) ->
     }
 
 
+def log_loss(y_true: np.ndarray, probs: np.ndarray) -> float:
+    """Mean cross-entropy of the true signs' probabilities (as Keras reports the loss, without smoothing)."""
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y_true)), y_true], 1e-12, 1.0))))
+
+
 def _balanced(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     import warnings
 
@@ -111,8 +117,9 @@ def _balanced(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def evaluate(model_path: Path, data: Optional[str] = None, split: Optional[str] = None,
-             use_cache: bool = True, on_phase: Callable[[str], None] = lambda text: None) -> EvalReport:
-    """on_phase(text) hears each step (loading the model, reading the data, predicting) as it starts."""
+             use_cache: bool = True, listener: Optional[Listener] = None) -> EvalReport:
+    """The listener hears each step (loading the model, reading the data, predicting) as it starts."""
+    on_phase = (listener or Listener()).on_phase
     if split is not None and split not in SPLITS:
         raise ConfigError(f"--split {split}: choose one of {', '.join(SPLITS)}")
     if data is not None and split not in (None, "all"):

@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from signtrain.deploy import runners
 from signtrain.deploy.heldout import held_out
 from signtrain.deploy.predictor import Predictor, load_predictor
 from signtrain.errors import ConfigError, ModelError
+from signtrain.progress import Listener
 from signtrain.registry import EXPORT_FORMATS, ExportFormat
 from signtrain.runtime import missing_modules, quiet_tensorflow
 from signtrain.store import metadata
@@ -108,13 +109,10 @@ def _place(tmp: Path, final: Path) -> None:
     tmp.rename(final)
 
 
-def _nothing(text: str) -> None:
-    pass
-
-
 def export(model_path: Path, formats: list[str], quantize: str = "none", output: Optional[Path] = None,
-           data: Optional[str] = None, on_phase: Callable[[str], None] = _nothing) -> ExportReport:
-    """on_phase(text) hears each step (loading, converting, checking) as it starts."""
+           data: Optional[str] = None, listener: Optional[Listener] = None) -> ExportReport:
+    """The listener hears each step (loading, converting, checking) as it starts."""
+    on_phase = (listener or Listener()).on_phase
     unknown = [f for f in formats if f not in EXPORT_FORMATS]
     if unknown:
         raise ConfigError(f"--format {unknown[0]}: choose one of {', '.join(EXPORT_FORMATS)} or all")

@@ -31,6 +31,7 @@ from signtrain.errors import ConfigError, Interrupted, SigntrainError
 from signtrain.extract import video
 from signtrain.extract.holistic import PARTS, QUIET_ENV, Landmarker, quiet, selection
 from signtrain.layouts import Layout
+from signtrain.progress import Listener
 from signtrain.store.runs import Lock
 
 STATE = ".signtrain-extract"
@@ -99,16 +100,6 @@ class ExtractReport:
                 "seconds": round(self.seconds, 3), "frames_per_second": round(self.frames_per_second, 2),
                 "extracted": self.count("extracted"), "skipped": self.count("skipped"),
                 "failed": self.count("failed"), "ignored": self.ignored, "videos": [asdict(v) for v in self.videos]}
-
-
-class Listener:
-    """What the display is told; every method is optional."""
-
-    def on_start(self, jobs: list[Job], skipped: list[VideoReport]) -> None: ...
-
-    def on_frames(self, frames: int) -> None: ...
-
-    def on_video(self, report: VideoReport) -> None: ...
 
 
 # ---------------------------------------------------------------- finding the videos

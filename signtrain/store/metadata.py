@@ -80,11 +80,37 @@ class RunMetadata:
     val_sources: tuple[str, ...]
     export: Optional[ExportInfo]
     extraction: Optional[dict] = None  # how signtrain extract made the training data (layout, frames)
+    versions: dict = field(default_factory=dict)   # library versions it was trained with
+    files: dict = field(default_factory=dict)      # name -> sha256 of the files it belongs with
+    normalization_file: str = ""
+    data_sequences: int = 0
+    data_account: dict = field(default_factory=dict)
+    split_seed: int = 0
+    train_sequences: int = 0
+    val_sequences: int = 0
+    init: Optional[dict] = None                    # the model it was fine-tuned from
     raw: dict = field(repr=False, default_factory=dict)
 
     @property
     def run_dir(self) -> Optional[Path]:
         return runs.run_dir_of(self.model_path)
+
+    def to_dict(self) -> dict:
+        """The run's metadata as written beside its model (load reads it back into this class)."""
+        return {
+            "run_id": self.run_id, "model_file": self.model_path.name, "saved_as": self.saved_as,
+            "labels": list(self.labels), "feature_length": self.feature_length, "layout": self.layout,
+            "sequence_length": self.sequence_length,
+            "normalization": {**self.normalizer.to_dict(), "file": self.normalization_file},
+            "config": self.config.to_dict(), "versions": self.versions,
+            "data": {"path": self.data_path, "format": self.data_format, "fingerprint": self.fingerprint,
+                     "sequences": self.data_sequences, "account": self.data_account},
+            "split": {"seed": self.split_seed, "train": self.train_sequences, "val": self.val_sequences,
+                      "test_sources": list(self.test_sources), "val_sources": list(self.val_sources)},
+            "files": self.files,
+            **({"init": self.init} if self.init is not None else {}),
+            **({"extraction": self.extraction} if self.extraction else {}),
+        }
 
 
 def _damaged(path: Path, what: str) -> ModelError:
@@ -151,7 +177,21 @@ def load(model_path: Path) -> RunMetadata:
         data_format=str(data.get("format", "")), fingerprint=str(data.get("fingerprint", "")),
         test_sources=tuple(split.get("test_sources", ())), val_sources=tuple(split.get("val_sources", ())),
         export=export_info, extraction=raw.get("extraction") if isinstance(raw.get("extraction"), dict) else None,
+        versions=_mapping(raw, "versions"), files=_mapping(raw, "files"),
+        normalization_file=str(_mapping(raw, "normalization").get("file", "")),
+        data_sequences=_whole(data.get("sequences")), data_account=_mapping(data, "account"),
+        split_seed=_whole(split.get("seed")), train_sequences=_whole(split.get("train")),
+        val_sequences=_whole(split.get("val")), init=raw.get("init") if isinstance(raw.get("init"), dict) else None,
         raw=raw)
+
+
+def _mapping(raw: dict, key: str) -> dict:
+    value = raw.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _whole(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _check_files(raw: dict, real: Path, path: Path, given: Path) -> None:

@@ -22,7 +22,9 @@ from signtrain.config import Config
 from signtrain.data import load_dataset
 from signtrain.data.split import Split, fold_splits
 from signtrain.errors import ConfigError, Interrupted
+from signtrain.progress import Listener
 from signtrain.store import runs
+from signtrain.training.request import TrainRequest
 
 
 @dataclass
@@ -78,19 +80,18 @@ def all_data_split(y: np.ndarray, config: Config, groups: Optional[list[str]]) -
 
 
 def cross_validate(config: Config, folds: int, repeats: int = 1, final: str = "all",
-                   train_fold: Optional[Callable[..., Any]] = None, name: Optional[str] = None,
-                   on_fold: Optional[Callable[[int, int, int], None]] = None,
-                   on_result: Optional[Callable[[FoldResult], None]] = None) -> CrossValResult:
+                   train_fold: Optional[Callable[[TrainRequest], Any]] = None, name: Optional[str] = None,
+                   listener: Optional[Listener] = None) -> CrossValResult:
     """K-fold cross-validation, `repeats` times with different fold assignments, then the final
-    model.  train_fold(config, split=..., name=..., record=...) trains and commits one run
-    (signtrain.training.run.train with the caller's listener); on_fold(repeat, fold, folds) is called
-    before each (fold 0 of repeat `repeats`: the final model) and on_result after each fold."""
+    model.  train_fold(request) trains and commits one run (signtrain.training.run.train with the
+    caller's listener); the listener hears on_fold before each fold and on_fold_result after it."""
     if final not in FINALS:
         raise ConfigError(f"--final {final}: choose one of {', '.join(FINALS)}")
     if folds < 2:
         raise ConfigError(f"--folds {folds}: cross-validation needs at least 2 folds")
     if train_fold is None:
         from signtrain.training.run import train as train_fold
+    listener = listener or Listener()
     ds = load_dataset(config.data)
     grouped = config.split.group_by == "participant"
     plans = [fold_splits(ds.y, config.split, folds, config.train.seed + 1000 * r, ds.groups) for r in range(repeats)]
@@ -99,11 +100,11 @@ def cross_validate(config: Config, folds: int, repeats: int = 1, final: str = "a
     best: Optional[tuple[float, Any]] = None
     for r, splits in enumerate(plans):
         for k, split in enumerate(splits):
-            if on_fold:
-                on_fold(r, k, folds)
+            listener.on_fold(r, k, folds)
             label = f"fold{k + 1}" + (f"-r{r + 1}" if repeats > 1 else "")
-            fold = train_fold(config, split=split, name=f"{name}-{label}" if name else None,
-                              record={"crossval": {"id": cv_id, "repeat": r + 1, "fold": k + 1, "folds": folds}})
+            fold = train_fold(TrainRequest(config, split=split, name=f"{name}-{label}" if name else None,
+                                           record={"crossval": {"id": cv_id, "repeat": r + 1, "fold": k + 1,
+                                                                "folds": folds}}))
             outcome = FoldResult(r + 1, k + 1, fold.run_id, float(fold.test_accuracy or 0.0),
                                  float(fold.metrics.get("test_macro_f1") or 0.0), len(split.test),
                                  round(fold.train_seconds, 2))
@@ -111,8 +112,7 @@ def cross_validate(config: Config, folds: int, repeats: int = 1, final: str = "a
             if fold.interrupted:
                 raise Interrupted(f"stopped by Ctrl-C in fold {k + 1} of {folds}: the folds trained so far are runs "
                                   f"(signtrain runs lists them); no cross-validation summary was written")
-            if on_result:
-                on_result(outcome)
+            listener.on_fold_result(outcome)
             if best is None or outcome.accuracy > best[0]:
                 best = (outcome.accuracy, fold)
     out = Path(config.output.dir)
@@ -127,12 +127,11 @@ def cross_validate(config: Config, folds: int, repeats: int = 1, final: str = "a
             lock.release()
         result.final_run, result.final_accuracy = chosen.run_id, chosen.test_accuracy
     else:
-        if on_fold:
-            on_fold(repeats, 0, folds)  # the final model
+        listener.on_fold(repeats, 0, folds)  # the final model
         summary = result.to_dict()
         del summary["results"]
-        whole = train_fold(config, split=all_data_split(ds.y, config, ds.groups), name=name,
-                           record={"crossval": {"id": cv_id, "final": True, **summary}})
+        whole = train_fold(TrainRequest(config, split=all_data_split(ds.y, config, ds.groups), name=name,
+                                        record={"crossval": {"id": cv_id, "final": True, **summary}}))
         result.final_run = whole.run_id
     result.path = out / "crossval" / f"{cv_id}.json"
     store.write_json(result.path, result.to_dict())

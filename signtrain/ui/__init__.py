@@ -27,6 +27,7 @@ from signtrain.ui.deploy import (
 )
 from signtrain.ui.extract import ExtractDisplay, render_extract_report
 from signtrain.ui.train import (
+    FoldDisplay,
     TrainingDisplay,
     render_crossval,
     render_dataset_panel,
@@ -36,7 +37,7 @@ from signtrain.ui.train import (
     render_train_summary,
 )
 
-__all__ = ["ExtractDisplay", "MATRIX_MAX_SIGNS", "MAX_ISSUES_SHOWN", "Phases", "TrainingDisplay",
+__all__ = ["ExtractDisplay", "FoldDisplay", "MATRIX_MAX_SIGNS", "MAX_ISSUES_SHOWN", "Phases", "TrainingDisplay",
            "format_metric", "make_console", "percent", "print_error", "print_json", "print_note",
            "render_account", "render_convert", "render_crossval", "render_data_report",
            "render_dataset_panel", "render_emission", "render_eval_report", "render_example",

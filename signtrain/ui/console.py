@@ -10,6 +10,8 @@ from typing import Any, Optional
 from rich.console import Console
 from rich.text import Text
 
+from signtrain.progress import Listener
+
 MAX_ISSUES_SHOWN = 8
 
 
@@ -71,7 +73,7 @@ def _loss(value: Any) -> str:
     return f"{value:.4f}"
 
 
-class Phases:
+class Phases(Listener):
     """A visible status for each phase of a command: a spinner on a terminal, one plain line in a pipe."""
 
     def __init__(self, console: Console, live: Optional[bool] = None) -> None:
@@ -79,13 +81,15 @@ class Phases:
         self.live = console.is_terminal if live is None else live
         self._status: Any = None
 
-    def __call__(self, text: str) -> None:
+    def on_phase(self, text: str) -> None:
         self.stop()
         if self.live:
             self._status = self.console.status(f"{text}…")
             self._status.start()
         else:
             self.console.print(f"{text}…", markup=False, highlight=False)
+
+    __call__ = on_phase
 
     def stop(self) -> None:
         if self._status is not None:

@@ -8,13 +8,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from signtrain.progress import Listener
+
 
 def _detections(report: Any) -> str:
     d = report.detected
     return f"pose {d['pose']}, face {d['face']}, left hand {d['left_hand']}, right hand {d['right_hand']}"
 
 
-class ExtractDisplay:
+class ExtractDisplay(Listener):
     """Videos and frames per second with an ETA (a progress bar on a terminal, a line per video in a
     pipe), and one line per finished video with what MediaPipe detected."""
 

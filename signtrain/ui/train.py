@@ -9,31 +9,32 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from signtrain.progress import Listener, TrainBegin
 from signtrain.ui.console import Phases, _loss, format_metric, percent
 
 
-def render_dataset_panel(summary: dict, console: Console) -> None:
+def render_dataset_panel(summary: Any, console: Console) -> None:
     grid = Table.grid(padding=(0, 2))
-    grid.add_row("Data", f"{summary['path']} ({summary['format']}"
-                 f"{', from the cache' if summary['from_cache'] else ''})")
-    signs = ", ".join(f"{name} {n}" for name, n in list(summary["per_sign"].items())[:12])
-    more = summary["signs"] - 12
-    grid.add_row("Signs", f"{summary['signs']}: {signs}" + (f", … {more} more" if more > 0 else ""))
-    grid.add_row("Sequences", f"{summary['sequences']} = train {summary['train']} / validation {summary['val']}"
-                 f" / test {summary['test']}")
-    grid.add_row("Shape", f"{summary['sequence_length']} frames × {summary['features']} features, "
-                 f"layout {summary['layout']}")
-    grid.add_row("Class balance", f"largest/smallest = {summary['imbalance_ratio']:.2f}")
-    for k, entry in enumerate(summary.get("account", {}).values()):
+    grid.add_row("Data", f"{summary.path} ({summary.format}"
+                 f"{', from the cache' if summary.from_cache else ''})")
+    signs = ", ".join(f"{name} {n}" for name, n in list(summary.per_sign.items())[:12])
+    more = summary.signs - 12
+    grid.add_row("Signs", f"{summary.signs}: {signs}" + (f", … {more} more" if more > 0 else ""))
+    grid.add_row("Sequences", f"{summary.sequences} = train {summary.train} / validation {summary.val}"
+                 f" / test {summary.test}")
+    grid.add_row("Shape", f"{summary.sequence_length} frames × {summary.features} features, "
+                 f"layout {summary.layout}")
+    grid.add_row("Class balance", f"largest/smallest = {summary.imbalance_ratio:.2f}")
+    for k, entry in enumerate(summary.account.values()):
         grid.add_row("Data account" if k == 0 else "", f"{entry['count']:,} {entry['what']}: {entry['action']}")
-    if not summary.get("account"):
+    if not summary.account:
         grid.add_row("Data account", "clean: no frame missing, unreadable, padded or cut")
     console.print(Panel(grid, title="Dataset", expand=False))
-    for issue in summary.get("named", []):
+    for issue in summary.named:
         console.print(f"  {issue['path']}: {issue['message']}", markup=False, style="dim", soft_wrap=True)
 
 
-class TrainingDisplay:
+class TrainingDisplay(Listener):
     """Live phase, epoch and batch progress and metrics; one plain line each when not on a terminal."""
 
     def __init__(self, console: Console, live: Optional[bool] = None, clock: Any = None) -> None:
@@ -59,14 +60,14 @@ class TrainingDisplay:
     def _end_status(self) -> None:
         self.phases.stop()
 
-    def on_data(self, summary: dict) -> None:
+    def on_data(self, summary: Any) -> None:
         self._end_status()
         render_dataset_panel(summary, self.console)
 
-    def on_train_begin(self, info: dict) -> None:
+    def on_train_begin(self, begin: TrainBegin) -> None:
         self._end_status()
-        self.epochs, self.steps, self._start_epoch = info["epochs"], info["steps"], info["initial_epoch"]
-        self.monitor = info.get("monitor", self.monitor)
+        self.epochs, self.steps, self._start_epoch = begin.epochs, begin.steps, begin.initial_epoch
+        self.monitor = begin.monitor
         self.compiling = True
         self._t0 = self.clock()
         if not self.live:
@@ -213,6 +214,19 @@ def render_fold_result(outcome: Any, console: Console) -> None:
                   + f": accuracy {percent(outcome.accuracy)}, macro-F1 {percent(outcome.macro_f1)} on "
                   f"{outcome.test_sequences} held-out recordings ({outcome.seconds:.0f} s, run {outcome.run_id})",
                   markup=False)
+
+
+class FoldDisplay(Listener):
+    """A rule before each fold of a cross-validation and its figures after it."""
+
+    def __init__(self, console: Console, repeats: int) -> None:
+        self.console, self.repeats = console, repeats
+
+    def on_fold(self, repeat: int, fold: int, folds: int) -> None:
+        render_fold_start(repeat, fold, folds, self.repeats, self.console)
+
+    def on_fold_result(self, outcome: Any) -> None:
+        render_fold_result(outcome, self.console)
 
 
 def render_crossval(result: Any, console: Console) -> None:
