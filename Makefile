@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make demo   - local virtual environment, signtrain, a synthetic example, the whole pipeline on it
-#   make test   - the same environment (with the dev extras), then the test suite
+#   make test   - the same environment (with the dev extras), then the import contracts and the test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -26,6 +26,7 @@ demo: venv
 	cd $(DEMO) && ../$(BIN)/signtrain predict models/export/lstm_model.tflite MP_Data/hello/0
 
 test: venv
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 clean:

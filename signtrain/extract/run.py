@@ -32,7 +32,7 @@ from signtrain.extract import video
 from signtrain.extract.holistic import PARTS, QUIET_ENV, Landmarker, quiet, selection
 from signtrain.layouts import Layout
 from signtrain.progress import Listener
-from signtrain.store.runs import Lock
+from signtrain.store.locks import Lock
 
 STATE = ".signtrain-extract"
 MANIFEST = "manifest.json"

@@ -124,6 +124,15 @@ def _umask() -> int:
     return mask
 
 
+def read_json(path: Path) -> Optional[dict]:
+    """A JSON object from a file, or None where it is missing, unreadable or not an object."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+        return value if isinstance(value, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
 def write_json(path: Path, payload: Any) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -19,7 +19,6 @@ Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import secrets
@@ -31,11 +30,12 @@ from typing import Any, Iterator, Optional
 
 from signtrain import store
 from signtrain.errors import ConfigError, RunError
+from signtrain.store.files import read_json
+from signtrain.store.locks import LOCK, Lock, lock_holder  # noqa: F401 - the run folder's lock
 
 RUNS = "runs"
 CURRENT = "current"
 POINTER = "CURRENT"          # the no-symlink fallback: a file holding the current run's id
-LOCK = ".lock"
 STAGING = ".staging-"
 RECORD = "run.json"          # written last into a run: its summary and every file's checksum
 CONFIG = "config.yaml"
@@ -160,71 +160,6 @@ def resume_state(run: Path) -> Optional[dict]:
     """The state a run saved after its last finished epoch (in <output.log_dir>/resume/)."""
     found = next(iter(sorted(run.glob("*/resume/state.json"))), None)
     return read_json(found) if found is not None else None
-
-
-def read_json(path: Path) -> Optional[dict]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-        return value if isinstance(value, dict) else None
-    except (OSError, ValueError):
-        return None
-
-
-# ---------------------------------------------------------------- the lock
-
-
-def lock_holder(out: Path) -> Optional[dict]:
-    """Who holds out/.lock now ({'pid', 'run'}), or None when nobody does."""
-    path = out / LOCK
-    if not path.is_file():
-        return None
-    try:
-        import fcntl
-    except ImportError:  # no flock (Windows): trust the pid file
-        return read_json(path)
-    try:
-        with open(path, "a+") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                return read_json(path) or {"pid": "?"}
-            fcntl.flock(fh, fcntl.LOCK_UN)
-            return None
-    except OSError:
-        return None
-
-
-class Lock:
-    """An exclusive, non-blocking lock on an output folder.  flock: released by the kernel when
-    the holder exits or is killed, so a dead training never leaves it stuck."""
-
-    def __init__(self, out: Path, run_id: str, busy: Optional[str] = None) -> None:
-        self.path, self.run_id, self._fh = out / LOCK, run_id, None
-        self.busy = busy or f"{out} is being written by another signtrain train"
-
-    def acquire(self) -> None:
-        fh = open(self.path, "a+")
-        try:
-            import fcntl
-
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:
-            pass
-        except OSError:
-            fh.close()
-            holder = read_json(self.path) or {}
-            raise RunError(f"{self.busy} (pid {holder.get('pid', '?')}, {holder.get('run', '?')}); wait for it to "
-                           f"finish, or write into another folder") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "run": self.run_id}))
-        fh.flush()
-        self._fh = fh
-
-    def release(self) -> None:
-        if self._fh is not None:
-            self._fh.close()  # closing drops the flock
-            self._fh = None
 
 
 # ---------------------------------------------------------------- writing a run
