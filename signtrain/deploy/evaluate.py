@@ -177,6 +177,8 @@ def write_report(report: EvalReport, out: Path) -> dict[str, str]:
 
 
 def _plot_confusion(report: EvalReport, path: Path) -> None:
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -191,8 +193,10 @@ def _plot_confusion(report: EvalReport, path: Path) -> None:
     ax.set_yticks(range(n), report.labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{Path(report.model).name} on {Path(report.data).name or report.data} ({report.split} split, "
-                 f"{report.sequences} sequences): accuracy {report.accuracy:.1%}")
+    title = (f"{Path(report.model).name} on {Path(report.data).name or report.data} ({report.split} split, "
+             f"{report.sequences} sequences): accuracy {report.accuracy:.1%}")
+    # wrapped to the figure's width (about 11 characters an inch at the default size), so no edge cuts it
+    ax.set_title(textwrap.fill(title, width=max(24, int(size * 11))))
     if n <= 30:
         counts = np.asarray(report.confusion_matrix)
         for i in range(n):

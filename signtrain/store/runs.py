@@ -52,10 +52,6 @@ def check_name(name: Optional[str]) -> None:
 # ---------------------------------------------------------------- finding runs
 
 
-def is_run_dir(path: Path) -> bool:
-    return path.parent.name == RUNS and not path.name.startswith(".") and (path / RECORD).is_file()
-
-
 def resolve(path: Path) -> Path:
     """A path as the user gave it (models/lstm_model.h5) -> the file inside one immutable run folder.
     Resolved once, so every file a reader opens afterwards comes from the same run."""
