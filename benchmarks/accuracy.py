@@ -47,7 +47,7 @@ from benchmarks.train import original_create_model  # noqa: E402
 from signtrain.config import RECIPES, load_config, replace  # noqa: E402
 from signtrain.data import load_dataset  # noqa: E402
 from signtrain.data.split import fold_splits  # noqa: E402
-from signtrain.training.run import train  # noqa: E402
+from signtrain.training.run import TrainRequest, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -114,7 +114,7 @@ def original_recipe(name: str, path: Path, split, seed: int, epochs: int) -> dic
 
 def signtrain_recipe(config, split) -> dict:
     with tempfile.TemporaryDirectory() as out:
-        result = train(replace(config, output={"dir": out}), split=split)
+        result = train(TrainRequest(replace(config, output={"dir": out}), split=split))
     return {"accuracy": result.test_accuracy, "f1": result.metrics["test_macro_f1"], "seconds": result.train_seconds}
 
 

@@ -33,7 +33,7 @@ from signtrain.config import load_config  # noqa: E402
 from signtrain.deploy.evaluate import evaluate  # noqa: E402
 from signtrain.store import metadata  # noqa: E402
 from signtrain.training.finetune import config_for  # noqa: E402
-from signtrain.training.run import train  # noqa: E402
+from signtrain.training.run import TrainRequest, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "dgs30_csv"
@@ -93,8 +93,10 @@ def main() -> None:
                                                   f"train.epochs={budget}")), f"scratch{budget}")]
             for factor in args.factors:
                 folder = f"init{budget}-{factor}"
-                tuned = train(config_for(base_meta, config(DATA, tmp / folder, args.seed, f"train.epochs={budget}",
-                                                           f"train.init_lr_factor={factor}")), init=base_meta)
+                tuned = train(TrainRequest(config_for(base_meta, config(DATA, tmp / folder, args.seed,
+                                                                        f"train.epochs={budget}",
+                                                                        f"train.init_lr_factor={factor}")),
+                                           init=base_meta))
                 runs.append((f"--init 6-sign model, init_lr_factor {factor:g}", tuned, folder))
             for label, result, folder in runs:
                 scores = per_group(tmp / folder / "lstm_model.h5", old)

@@ -20,7 +20,7 @@ from signtrain.errors import DataError
 from signtrain.progress import TrainBegin
 from signtrain.store import files as artifacts
 from signtrain.store import runs
-from signtrain.training.run import train
+from signtrain.training.run import TrainRequest, train
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def test_resume_continues_epochs_optimizer_and_history(small_tree, tmp_path):
     state = json.loads((out / "logs" / "resume" / "state.json").read_text())
     assert state["epoch"] == 1 and state["train_state"]["epochs_done"] == 2
     target = runs.find_run(out, None)
-    result = train(resume_config(target, ["train.epochs=4"], None, str(out)), resume=target)
+    result = train(TrainRequest(resume_config(target, ["train.epochs=4"], None, str(out)), resume=target))
     assert result.epochs_run == 4 and result.run_id != first.run_id  # a committed run continues as a new one
     rows = (out / "logs" / "history.csv").read_text().strip().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]

@@ -12,12 +12,10 @@ is baked in.
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -30,7 +28,8 @@ from signtrain.errors import ConfigError, ModelError
 from signtrain.progress import Listener
 from signtrain.registry import EXPORT_FORMATS, ExportFormat
 from signtrain.runtime import missing_modules, quiet_tensorflow
-from signtrain.store import metadata
+from signtrain.store import metadata, publish
+from signtrain.store.locks import FolderLock
 
 PARITY_SEQUENCES = 256
 CALIBRATION_SEQUENCES = 200
@@ -60,6 +59,7 @@ class ExportReport:
     parity_sequences: int
     parity_split: str
     entries: list[ExportEntry]
+    notes: list[str] = field(default_factory=list)  # leftovers of an earlier, killed export: what was done
 
     @property
     def failed(self) -> list[ExportEntry]:
@@ -67,7 +67,8 @@ class ExportReport:
 
     def to_dict(self) -> dict:
         return {"model": self.model, "output": self.output, "parity_sequences": self.parity_sequences,
-                "parity_split": self.parity_split, "formats": [asdict(e) for e in self.entries]}
+                "parity_split": self.parity_split, "formats": [asdict(e) for e in self.entries],
+                "notes": self.notes}
 
 
 # ---------------------------------------------------------------- runtimes
@@ -100,15 +101,6 @@ def _missing_modules(fmt: ExportFormat) -> list[str]:
     return missing_modules(*fmt.modules)
 
 
-def _place(tmp: Path, final: Path) -> None:
-    """Move a checked export into place, replacing an older one."""
-    if final.is_dir():
-        shutil.rmtree(final)
-    elif final.exists():
-        final.unlink()
-    tmp.rename(final)
-
-
 def export(model_path: Path, formats: list[str], quantize: str = "none", output: Optional[Path] = None,
            data: Optional[str] = None, listener: Optional[Listener] = None) -> ExportReport:
     """The listener hears each step (loading, converting, checking) as it starts."""
@@ -135,33 +127,49 @@ def export(model_path: Path, formats: list[str], quantize: str = "none", output:
     expected = predictor.predict_proba(reference.X)
     stem = store.model_stem(predictor.path)
     entries = []
-    for name in formats:
-        fmt = EXPORT_FORMATS[name]
-        mode = quantize if quantize in fmt.thresholds else "none"
-        final = output / f"{stem}{'' if mode == 'none' else '_' + mode}{fmt.suffix}"
-        entry = ExportEntry(name, str(final), mode, threshold=fmt.thresholds[mode])
-        entries.append(entry)
-        missing = _missing_modules(fmt)
-        if missing:
-            entry.note = (f"skipped: needs {', '.join(missing)} (pip install 'signtrain[{fmt.extra}]')")
-            continue
-        workdir = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=output))
-        try:
-            tmp = workdir / final.name
-            on_phase(f"converting to {name}" + ("" if mode == "none" else f" ({mode})"))
-            with quiet_tensorflow():
-                fmt.load().write(predictor, mode, calibration, tmp)
-            on_phase(f"checking the {name} file against the Keras model")
-            with quiet_tensorflow():
-                _check(entry, name, tmp, predictor, reference.X, expected)
-            if entry.passed:
-                _write_export_metadata(predictor, tmp, final, fmt, mode)
-                _place(tmp, final)
-        except Exception as exc:  # noqa: BLE001 - a converter failure fails this format, not the command
-            entry.note = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return ExportReport(str(model_path), str(output), len(reference), split, entries)
+    with FolderLock(output, f"{output} is being written by another signtrain export"):
+        notes = publish.clean(output)  # what an export killed here before left: finished or removed
+        for name in formats:
+            entries.append(_export_one(name, predictor, mode_for(name, quantize), output, stem, reference.X,
+                                       expected, calibration, on_phase))
+    return ExportReport(str(model_path), str(output), len(reference), split, entries, notes)
+
+
+def mode_for(name: str, quantize: str) -> str:
+    """The quantisation a format is written with: the one asked for where it supports it."""
+    return quantize if quantize in EXPORT_FORMATS[name].thresholds else "none"
+
+
+def _export_one(name: str, predictor: Predictor, mode: str, output: Path, stem: str, X: np.ndarray,
+                expected: np.ndarray, calibration: np.ndarray, on_phase: Callable[[str], None]) -> ExportEntry:
+    """Convert, check, and publish one format with its sidecar and labels as one unit (or nothing)."""
+    fmt = EXPORT_FORMATS[name]
+    final = output / f"{stem}{'' if mode == 'none' else '_' + mode}{fmt.suffix}"
+    entry = ExportEntry(name, str(final), mode, threshold=fmt.thresholds[mode])
+    missing = _missing_modules(fmt)
+    if missing:
+        entry.note = f"skipped: needs {', '.join(missing)} (pip install 'signtrain[{fmt.extra}]')"
+        return entry
+    unit = publish.Unit(output, final.name)
+    try:
+        staged = unit.stage(final.name)
+        on_phase(f"converting to {name}" + ("" if mode == "none" else f" ({mode})"))
+        with quiet_tensorflow():
+            fmt.load().write(predictor, mode, calibration, staged)
+        on_phase(f"checking the {name} file against the Keras model")
+        with quiet_tensorflow():
+            _check(entry, name, staged, predictor, X, expected)
+        if entry.passed:
+            metadata.write(unit.stage(metadata.export_sidecar(final).name), _export_metadata(predictor, staged,
+                                                                                             final, fmt, mode))
+            store.write_text(unit.stage("labels.txt"), "\n".join(predictor.labels) + "\n")
+            unit.publish()
+    except Exception as exc:  # noqa: BLE001 - a converter failure fails this format, not the command
+        entry.passed = False
+        entry.note = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    finally:
+        unit.discard()  # whatever was not published
+    return entry
 
 
 def _check(entry: ExportEntry, fmt: str, path: Path, predictor: Predictor, X: np.ndarray,
@@ -185,7 +193,7 @@ def _check(entry: ExportEntry, fmt: str, path: Path, predictor: Predictor, X: np
     entry.latency_median_ms, entry.latency_p95_ms = _latency(run, X[:1].astype(np.float32))
 
 
-def _write_export_metadata(predictor: Predictor, checked: Path, final: Path, fmt: ExportFormat, mode: str) -> None:
+def _export_metadata(predictor: Predictor, checked: Path, final: Path, fmt: ExportFormat, mode: str) -> dict:
     """Each exported file gets its own sidecar: the run's metadata, how this file was made, and the
     checksums that tie it to its run's model."""
     meta = {k: v for k, v in predictor.meta.raw.items() if k not in ("digest", "files")}
@@ -202,6 +210,4 @@ def _write_export_metadata(predictor: Predictor, checked: Path, final: Path, fmt
                   "dtype": "float32", "meaning": "raw landmark frames; all-zero frames count as missing"},
         "output": {"name": "probabilities", "labels": predictor.labels},
     }
-    metadata.write(metadata.export_sidecar(final), meta)
-    labels = final.parent / "labels.txt"
-    store.write_text(labels, "\n".join(predictor.labels) + "\n")
+    return meta

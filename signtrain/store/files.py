@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import signal
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -23,6 +22,7 @@ import numpy as np
 from signtrain.config import OutputConfig
 from signtrain.errors import RunError
 from signtrain.registry import model_suffixes
+from signtrain.store.publish import check_target, place, staging_path
 
 MODEL_SUFFIXES = model_suffixes()
 
@@ -100,19 +100,19 @@ def fault_point(name: str) -> None:
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yields a temporary path (same folder, same suffix) that replaces target when the block succeeds."""
+    """Yields a staging path beside target (same suffix) that is fsynced and published as target when the
+    block succeeds (store.publish.place: one rename, never through a link, never over a folder)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".weights.h5" if target.name.endswith(".weights.h5") else target.suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".partial{suffix}", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    check_target(target, folder=False)
+    tmp_path = staging_path(target)
+    tmp_path.touch(mode=0o600)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.chmod(tmp_path, 0o666 & ~_umask())  # staged privately; published with the usual permissions
         fault_point(f"replace:{target.name}")
-        os.replace(tmp_path, target)
+        place(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

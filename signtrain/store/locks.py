@@ -71,3 +71,30 @@ class Lock:
         if self._fh is not None:
             self._fh.close()  # closing drops the flock
             self._fh = None
+
+
+class FolderLock:
+    """An exclusive, non-blocking flock on a folder itself: nothing is written into the folder (an export
+    folder holds only what was exported)."""
+
+    def __init__(self, folder: Path, busy: str) -> None:
+        self.folder, self.busy, self._fd = Path(folder), busy, None
+
+    def __enter__(self) -> "FolderLock":
+        fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:
+            pass
+        except OSError:
+            os.close(fd)
+            raise RunError(f"{self.busy}; wait for it to finish, or write into another folder") from None
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None

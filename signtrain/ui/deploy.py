@@ -95,6 +95,8 @@ def _render_summary_lines(report: Any, console: Console) -> None:
 
 
 def render_export_report(report: Any, console: Console) -> None:
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, style="yellow")
     table = Table(title=f"Export → {report.output}")
     for column in ("format", "size", "max |diff|", "top-1", "ms median / p95", "result"):
         table.add_column(column, justify="left" if column in ("format", "result") else "right")
