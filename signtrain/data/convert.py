@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 from signtrain.config import DataConfig
 from signtrain.data import account, usable_sequences
 from signtrain.errors import DataError, RunError
+from signtrain.store import publish
 
 
 @dataclass
@@ -47,26 +47,26 @@ def convert(cfg: DataConfig, destination: Path, overwrite: bool = False) -> Conv
     for name in tree.labels:
         check_sign_name(name)
     destination = Path(destination)
-    if destination.exists() and not overwrite:
+    publish.check_apart(destination, Path(cfg.path))
+    if os.path.lexists(destination) and not overwrite:
         raise DataError(f"{destination} already exists; choose a new name, or pass --overwrite to replace it")
-    if destination.resolve() == Path(cfg.path).resolve():
-        raise DataError(f"{destination} is the source itself; choose another destination")
     kind = "npz" if destination.suffix == ".npz" else "mp_data"
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    publish.check_target(destination, folder=kind == "mp_data")
+    staged = publish.staging_path(destination)
     try:
-        staged = stage / destination.name
+        destination.parent.mkdir(parents=True, exist_ok=True)
         if kind == "npz":
             from signtrain.data.npzfile import write
 
             write(staged, tree.labels, sequences)
         else:
             _write_mp_data(staged, tree.labels, sequences)
-        _replace(staged, destination)
+        publish.place(staged, destination)
     except OSError as exc:
         raise RunError(f"cannot write {destination} ({exc.strerror or exc}); nothing was written there") from None
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if os.path.lexists(staged):
+            shutil.rmtree(staged, ignore_errors=True) if staged.is_dir() else staged.unlink()
     return ConvertReport(str(destination), kind, tree.format, len(sequences), len({s for s, _, _ in sequences}),
                          sum(len(f) for _, _, f in sequences), account.account(summary, cfg))
 
@@ -82,17 +82,3 @@ def _write_mp_data(root: Path, labels: list[str], sequences: list[tuple[int, str
         folder.mkdir(parents=True)
         for t, vector in enumerate(frames):
             np.save(folder / f"{t}.npy", vector)
-
-
-def _replace(staged: Path, destination: Path) -> None:
-    """Move the staged result into place; an older one (--overwrite) is removed only once the new one is whole."""
-    if not destination.exists():
-        os.rename(staged, destination)
-        return
-    old = destination.parent / f".{destination.name}.replaced-{os.getpid()}"
-    os.rename(destination, old)
-    os.rename(staged, destination)
-    if old.is_dir():
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        old.unlink(missing_ok=True)

@@ -5,7 +5,8 @@ same checks every reader makes."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Optional
 
 from signtrain.layouts import describe
 from signtrain.store import metadata, runs
@@ -26,7 +27,33 @@ def _recipe(raw_config: dict) -> dict[str, Any]:
     }
 
 
-def model_info(path: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ModelInfo:
+    """What `signtrain info` shows and prints as JSON."""
+
+    model: str                 # as given
+    file: str                  # the model file it resolves to
+    kind: str                  # keras, or the export format
+    run_id: Optional[str]
+    run: Optional[str]         # the run folder
+    signs: list
+    layout: Optional[str]
+    features: str
+    sequence_length: int
+    recipe: dict
+    data: dict
+    test: dict
+    created: Optional[str]
+    versions: dict
+    init: Optional[dict]
+    exported: list             # siblings in the run's export/ folder
+    verified: bool             # its checksums were checked
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def model_info(path: Path) -> ModelInfo:
     meta = metadata.load(Path(path))
     run_dir = meta.run_dir
     record = runs.read_json(run_dir / runs.RECORD) if run_dir else None
@@ -41,17 +68,14 @@ def model_info(path: Path) -> dict[str, Any]:
                 target.stat().st_size if target.is_file() else 0)
             siblings.append({"format": export.get("format"), "quantize": export.get("quantize"),
                              "path": str(target), "bytes": size})
-    raw = meta.raw
-    return {
-        "model": str(path), "file": str(meta.model_path), "kind": meta.export.format if meta.export else "keras",
-        "run_id": meta.run_id, "run": str(run_dir) if run_dir else None,
-        "signs": list(meta.labels), "layout": meta.layout, "features": describe(meta.feature_length),
-        "sequence_length": meta.sequence_length, "recipe": _recipe(raw.get("config", {})),
-        "data": {"path": meta.data_path, "format": meta.data_format, "fingerprint": meta.fingerprint,
-                 "sequences": raw.get("data", {}).get("sequences"), "account": raw.get("data", {}).get("account", {})},
-        "test": {k: (metrics or {}).get(k) for k in ("test_accuracy", "test_sequences", "monitor", "best_epoch",
-                                                     "weights", "epochs_run", "train_seconds")},
-        "created": (record or {}).get("created"), "versions": raw.get("versions", {}), "init": raw.get("init"),
-        "exported": siblings,
-        "verified": raw.get("format_version", 1) >= 2,
-    }
+    return ModelInfo(
+        model=str(path), file=str(meta.model_path), kind=meta.export.format if meta.export else "keras",
+        run_id=meta.run_id, run=str(run_dir) if run_dir else None, signs=list(meta.labels), layout=meta.layout,
+        features=describe(meta.feature_length), sequence_length=meta.sequence_length,
+        recipe=_recipe(meta.raw.get("config", {})),
+        data={"path": meta.data_path, "format": meta.data_format, "fingerprint": meta.fingerprint,
+              "sequences": meta.data_sequences or None, "account": meta.data_account},
+        test={k: (metrics or {}).get(k) for k in ("test_accuracy", "test_sequences", "monitor", "best_epoch",
+                                                  "weights", "epochs_run", "train_seconds")},
+        created=(record or {}).get("created"), versions=meta.versions, init=meta.init, exported=siblings,
+        verified=meta.raw.get("format_version", 1) >= 2)

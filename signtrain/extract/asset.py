@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from signtrain.errors import ConfigError, SigntrainError
+from signtrain.store import publish
 
 OFFICIAL_URL = ("https://storage.googleapis.com/mediapipe-models/holistic_landmarker/holistic_landmarker/"
                 "float16/1/holistic_landmarker.task")
@@ -98,7 +99,7 @@ def download(url: str, expected: str, target: Path) -> Path:
             raise AssetError(f"{url}: the downloaded file has sha256 {digest.hexdigest()}, expected {expected}; it "
                              f"was not kept. If the address serves a newer bundle on purpose, set "
                              f"SIGNTRAIN_HOLISTIC_SHA256, or give a file with --model-asset")
-        os.replace(partial, target)
+        publish.place(partial, target)
         return target
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", None) or exc

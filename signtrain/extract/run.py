@@ -32,6 +32,7 @@ from signtrain.extract import video
 from signtrain.extract.holistic import PARTS, QUIET_ENV, Landmarker, quiet, selection
 from signtrain.layouts import Layout
 from signtrain.progress import Listener
+from signtrain.store import publish
 from signtrain.store.locks import Lock
 
 STATE = ".signtrain-extract"
@@ -302,7 +303,7 @@ def _write(array: np.ndarray, out: Path, job: Job, arrays: bool) -> Path:
         if target.exists():
             raise SigntrainError(f"{target} appeared while extracting; nothing was overwritten")
         store.fault_point("extract:rename")
-        os.rename(written, target)
+        publish.place(written, target)
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -62,6 +62,21 @@ def check_target(dest: Path, folder: bool) -> None:
         raise RunError(f"{dest}: a file is there, not a folder; remove it or choose another name")
 
 
+def check_apart(dest: Path, *sources: Path) -> None:
+    """Refuse a destination that is, contains, or lies inside any source: replacing it would destroy what
+    is being read (links resolved on both sides)."""
+    real = Path(os.path.realpath(dest))
+    for source in sources:
+        src = Path(os.path.realpath(source))
+        if real == src:
+            raise RunError(f"{dest} is the source itself; choose another destination")
+        if src in real.parents:
+            raise RunError(f"{dest} lies inside the source {source}; choose a destination outside it")
+        if real in src.parents:
+            raise RunError(f"{dest} contains the source {source}; replacing it would delete the source: choose "
+                           f"another destination")
+
+
 def place(staged: Path, dest: Path) -> None:
     """Publish staged (a whole file or folder beside dest) as dest by one rename; an older dest is
     removed only once the new one is in."""

@@ -128,38 +128,38 @@ def render_export_report(report: Any, console: Console) -> None:
                           soft_wrap=True)
 
 
-def render_info(info: dict, console: Console) -> None:
+def render_info(info: Any, console: Console) -> None:
     """signtrain info: one panel of what the model is, then its exported siblings."""
     grid = Table.grid(padding=(0, 2))
-    grid.add_row("Model", f"{info['model']} ({info['kind']})")
-    grid.add_row("Run", f"{info['run_id'] or '—'} ({info['run'] or 'files outside a run folder'})"
-                 + (f", created {info['created']}" if info["created"] else ""))
-    grid.add_row("Checked", "the model, its metadata and normalisation belong together (checksums)" if info["verified"]
+    grid.add_row("Model", f"{info.model} ({info.kind})")
+    grid.add_row("Run", f"{info.run_id or '—'} ({info.run or 'files outside a run folder'})"
+                 + (f", created {info.created}" if info.created else ""))
+    grid.add_row("Checked", "the model, its metadata and normalisation belong together (checksums)" if info.verified
                  else "not verifiable: metadata written before checksums (retrain to get them)")
-    signs = info["signs"]
+    signs = info.signs
     grid.add_row("Signs", f"{len(signs)}: {', '.join(signs[:20])}" + (f", … {len(signs) - 20} more" if len(signs) > 20
                                                                         else ""))
-    grid.add_row("Input", f"{info['sequence_length']} frames × {info['features']}, layout {info['layout'] or 'unknown'}")
-    for key, value in info["recipe"].items():
+    grid.add_row("Input", f"{info.sequence_length} frames × {info.features}, layout {info.layout or 'unknown'}")
+    for key, value in info.recipe.items():
         grid.add_row(key.capitalize(), str(value))
-    data = info["data"]
+    data = info.data
     grid.add_row("Data", f"{data['path']} ({data['format']}, {data['sequences']} sequences, fingerprint "
                  f"{str(data['fingerprint'])[:12]}…)")
-    test = info["test"]
+    test = info.test
     if test.get("test_accuracy") is not None:
         grid.add_row("Test", f"{percent(test['test_accuracy'])} on {test['test_sequences']} sequences; best epoch "
                      f"{test['best_epoch']} of {test['epochs_run']} by {test['monitor']}, saved weights: "
                      f"{test['weights']}")
-    if info.get("init"):
-        grid.add_row("Fine-tuned from", f"{info['init']['from']} (run {info['init']['run_id']})")
-    versions = info["versions"]
+    if info.init:
+        grid.add_row("Fine-tuned from", f"{info.init['from']} (run {info.init['run_id']})")
+    versions = info.versions
     grid.add_row("Versions", ", ".join(f"{k} {v}" for k, v in versions.items()))
     console.print(Panel(grid, title="Model", expand=False))
-    if info["exported"]:
+    if info.exported:
         table = Table(title="Exported from this run")
         for column in ("format", "quantize", "size", "path"):
             table.add_column(column, justify="right" if column == "size" else "left")
-        for e in info["exported"]:
+        for e in info.exported:
             table.add_row(str(e["format"]), str(e["quantize"]), _size(e["bytes"]) if e["bytes"] else "—", e["path"])
         console.print(table)
 
