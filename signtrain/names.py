@@ -18,12 +18,12 @@ def problem(name: object) -> Optional[str]:
     """Why `name` cannot be a sign, run or file name, or None when it can."""
     if not isinstance(name, str) or not name:
         return "it is empty"
+    if "/" in name or "\\" in name:
+        return "it holds a path separator"
     if name in (".", ".."):
         return f"{name!r} is a step in a path, not a name"
     if name.startswith("."):
         return "it starts with a dot (a hidden or relative name)"
-    if "/" in name or "\\" in name:
-        return "it holds a path separator"
     bad = [c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp")]  # newline, tab, NUL, U+2028
     if bad:
         return f"it holds the control character {bad[0]!r}"

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 
 @contextlib.contextmanager
@@ -33,14 +35,49 @@ def muted_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def import_tensorflow() -> None:
-    """Import TensorFlow and Keras once, without their start-up chatter."""
-    if "tensorflow" in sys.modules or os.environ.get("SIGNTRAIN_TF_LOGS"):
+def import_tensorflow(stop: Optional[Callable[[], bool]] = None) -> None:
+    """Import TensorFlow and Keras once, without their start-up chatter.
+
+    stop: asked every 0.1 s while the import runs (in a thread: it takes 5-20 s, and a Ctrl-C must not
+    wait for it); when it says yes this returns at once, unfinished, and the caller stops."""
+    if "keras" in sys.modules and "tensorflow" in sys.modules or os.environ.get("SIGNTRAIN_TF_LOGS"):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with muted_stderr():
-        import keras  # noqa: F401
-        import tensorflow  # noqa: F401
+    failure: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            failure.append(exc)
+
+    pressed: list[int] = []
+    previous = None
+    if stop is None and threading.current_thread() is threading.main_thread():
+        # no caller watching Ctrl-C: watch it here, and raise it the moment it comes
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+        stop = lambda: bool(pressed)  # noqa: E731
+    try:
+        with muted_stderr():
+            if stop is None:
+                load()
+            else:
+                loader = threading.Thread(target=load, name="import-tensorflow", daemon=True)
+                loader.start()
+                while loader.is_alive():
+                    loader.join(0.1)
+                    if stop():
+                        break
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+    if stop is not None and stop():
+        return
+    if failure:
+        raise failure[0]
     logging.getLogger("absl").setLevel(logging.ERROR)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="keras")

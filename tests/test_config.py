@@ -92,7 +92,7 @@ def test_layers_must_chain():
 
 
 def test_missing_and_broken_files(tmp_path):
-    with pytest.raises(ConfigError, match="config file not found"):
+    with pytest.raises(ConfigError, match="--config .*nope.yaml: not found"):
         load_config(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("train: [1, 2\n")

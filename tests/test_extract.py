@@ -85,7 +85,7 @@ def test_find_videos_labelled_flat_and_single(tmp_path):
     ("notes.txt", None, "not a video file"),
     ("", None, "no video files"),
     ("", "../up", "path separator"),
-    ("", ".hidden", "start with '.'"),
+    ("", ".hidden", "starts with a dot"),
 ])
 def test_bad_sources_and_sign_names_are_refused_by_name(tmp_path, name, sign, match):
     (tmp_path / "notes.txt").write_text("x")
@@ -213,7 +213,7 @@ def test_offline_says_what_to_do(tmp_path, monkeypatch):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("content, match", [(None, "no such file"), (b"not a zip", "not a MediaPipe .task bundle")])
+@pytest.mark.parametrize("content, match", [(None, ": not found"), (b"not a zip", "not a MediaPipe .task bundle")])
 def test_a_bad_model_asset_is_refused_by_name(tmp_path, content, match):
     given = tmp_path / "model.task"
     if content is not None:

@@ -38,7 +38,14 @@ def example_data(
     from signtrain import ui
     from signtrain.data.example import write_example
 
-    ui.render_example(write_example(directory, signs, sequences, frames, features, seed), ui.make_console())
+    console = ui.make_console()
+    with ui.Phases(console) as phases:
+        def progress(done: int, total: int) -> None:
+            if done % max(total // 10, 1) == 0:  # ten steps: a line each in a pipe
+                phases(f"writing recording {done + 1:,} of {total:,}")
+
+        summary = write_example(directory, signs, sequences, frames, features, seed, on_progress=progress)
+    ui.render_example(summary, console)
     return 0
 
 
@@ -106,7 +113,7 @@ def extract(
                                "after the ones there)."),
     layout: ExtractLayout = typer.Option("holistic", "--layout", "-l", help="Values per frame: holistic 1662 (the "
                                          "tutorial's), pose4_hands 258, pose_hands 225, hands 126."),
-    frames: Optional[int] = typer.Option(None, "--frames", "-f", min=1, metavar="N",
+    frames: Optional[int] = typer.Option(None, "--frames", "-f", min=1, max=10_000, metavar="N",
                                          help="Frames per recording, sampled evenly (default: every frame)."),
     sign: Optional[str] = typer.Option(None, "--sign", metavar="NAME", help="Put every video under this sign "
                                        "(default: its folder name, or its file name without a trailing number)."),

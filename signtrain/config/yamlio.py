@@ -10,11 +10,25 @@ from typing import Any
 import yaml
 
 from signtrain.config.schema import Config
+from signtrain import paths
 from signtrain.errors import ConfigError
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a page of keys; anything larger is not one
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that reads 1e-3 as a float and 010 as ten (YAML 1.1 reads them as a string and 8)."""
+    """SafeLoader that reads 1e-3 as a float and 010 as ten (YAML 1.1 reads them as a string and 8), and
+    refuses aliases: a config holds plain values, and aliases nested in aliases expand without bound
+    (the 'billion laughs')."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, f"an alias (*{event.anchor}); a config holds plain "
+                                              f"values: write them out instead of YAML anchors and aliases",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
 
 _FLOAT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
@@ -44,9 +58,11 @@ def parse_yaml_value(text: str) -> Any:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path} (give an existing YAML file to --config, or a built-in "
-                          f"recipe: {', '.join(RECIPES)})")
+    paths.readable_file(path, "--config", ConfigError,
+                        f"give an existing YAML file, or a built-in recipe: {', '.join(RECIPES)}")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"--config {path}: {path.stat().st_size:,} bytes, not a config (at most "
+                          f"{MAX_CONFIG_BYTES:,}); give the YAML file of a recipe")
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
     except yaml.YAMLError as exc:

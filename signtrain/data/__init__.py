@@ -14,6 +14,7 @@ from signtrain.config import DataConfig
 from signtrain.data import account, cache
 from signtrain.data.assemble import IssueLog, assemble, sequence_frames, vector_length_histogram
 from signtrain.data.dataset import DEFECT_KINDS, Issue, RawTree, SequenceDataset
+from signtrain import names
 from signtrain.errors import DataError
 from signtrain.layouts import describe
 from signtrain.registry import READERS, reader_named
@@ -64,6 +65,32 @@ def _width_histogram(tree: RawTree, root: Path) -> Counter:
     return histogram
 
 
+def check_labels(labels: list[str], root: Path, strict: bool, issues: list[Issue]) -> None:
+    """Sign names become labels (one a line in labels.txt) and folder names: each must be a plain name
+    (names.problem).  strict: the first bad one stops the command; otherwise each is an error issue."""
+    for label in labels:
+        why = names.problem(label)
+        if why is None:
+            continue
+        message = (f"the sign name {label!r} cannot be a folder name or a label ({why}); rename that sign "
+                   f"folder (or its entries in train.csv) to a plain name")
+        if strict:
+            raise DataError(f"{root}: {message}")
+        issues.append(Issue("error", "bad_name", str(root / label) if "/" not in label else str(root), message))
+
+
+def check_signal(ds: SequenceDataset, root: Path, strict: bool) -> None:
+    """A tree whose every frame is all-zero (nothing detected anywhere) trains a chance-level model: an
+    error, not a warning."""
+    if not len(ds) or any(i.kind == "no_signal" for i in ds.issues) or np.any(ds.X):
+        return
+    message = ("every frame of every recording is all-zero (nothing was detected in any of them); a model cannot "
+               "learn from it: check the extraction (signtrain extract reports detections per body part)")
+    if strict:
+        raise DataError(f"{root}: {message}")
+    ds.issues.append(Issue("error", "no_signal", str(root), message))
+
+
 def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
     """Read the tree at cfg.path (through the cache when data.cache is on).
 
@@ -77,7 +104,9 @@ def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
     if fingerprint:
         cached = cache.load(root, settings, cfg.cache_dir, fingerprint)
         if cached is not None:
+            check_labels(cached.labels, root, strict, cached.issues)
             _check_width(cached.feature_length, cfg, root, strict, cached.issues)
+            check_signal(cached, root, strict)
             if strict:
                 account.enforce(cached, cfg)
             return cached
@@ -85,6 +114,7 @@ def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
     if not tree.raws:
         raise DataError(f"{root}: no sequences found; expected ROOT/<sign>/<sequence>/<frame>.npy, "
                         "ROOT/<sign>/<id>.npy or .csv, or an ISLR train.csv with parquet files")
+    check_labels(tree.labels, root, strict, tree.issues)
     histogram = _width_histogram(tree, root)
     modal = histogram.most_common(1)[0][0]
     width = _check_width(modal, cfg, root, strict, tree.issues)
@@ -97,6 +127,7 @@ def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
         account.enforce(dataset, cfg)
     if len(dataset) == 0:
         raise DataError(f"{root}: no usable sequence after the frame policies; run signtrain validate-data {root}")
+    check_signal(dataset, root, strict)
     if fingerprint and not any(i.kind == "layout_mismatch" for i in dataset.issues):
         cache.store(root, settings, cfg.cache_dir, fingerprint, dataset)
     return dataset
@@ -122,6 +153,7 @@ def usable_sequences(cfg: DataConfig) -> tuple[RawTree, list[tuple[int, str, np.
     root = Path(cfg.path)
     if not tree.raws:
         raise DataError(f"{root}: no sequences found")
+    check_labels(tree.labels, root, True, tree.issues)
     histogram = _width_histogram(tree, root)
     width = _check_width(histogram.most_common(1)[0][0], cfg, root, True, tree.issues)
     log = IssueLog(tree.issues)

@@ -44,6 +44,8 @@ def _frames(cfg: DataConfig) -> dict[str, tuple[str, str]]:
                         else "left out (data.zero_frame: drop)"),
         "nan_missing_frames": ("frames with landmarks not detected (NaN)", "those landmarks set to 0"),
         "padded_vectors": ("short rows (a hand not detected)", "padded with 0"),
+        "dropped_rows": ("parquet rows that name no landmark (unknown type or landmark_index out of range)",
+                         "left out"),
         "padded_frames": ("frames of padding", f"added to reach data.sequence_length={cfg.sequence_length}"),
         "truncated_frames": ("frames cut", f"beyond data.sequence_length={cfg.sequence_length} ({cfg.truncate})"),
     }
@@ -63,8 +65,8 @@ _RECORDINGS = {
 def account(ds: SequenceDataset, cfg: DataConfig) -> list[Entry]:
     """Every defect kind present, with its count and what was done."""
     totals = ds.totals()
-    entries = [Entry(kind, totals[kind], "frames", action, what) for kind, (what, action) in _frames(cfg).items()
-               if totals.get(kind)]
+    entries = [Entry(kind, totals[kind], "rows" if kind == "dropped_rows" else "frames", action, what)
+               for kind, (what, action) in _frames(cfg).items() if totals.get(kind)]
     for kind, (what, action) in _RECORDINGS.items():
         count = ds.issue_count(kind)
         if kind == "unreadable_file":

@@ -123,6 +123,7 @@ def apply_frame_policies(raw: RawSequence, width: int, cfg: DataConfig, counts: 
     frames = flush_subnormals(frames)
     counts[_COL["nan_missing_frames"]] = raw.nan_missing_frames
     counts[_COL["padded_vectors"]] = raw.padded_vectors
+    counts[_COL["dropped_rows"]] = raw.dropped_rows
     nonfinite = ~np.isfinite(frames).all(axis=1) & valid
     counts[_COL["nonfinite_frames"]] = int(nonfinite.sum())
     if nonfinite.any():

@@ -29,7 +29,7 @@ import numpy as np
 from signtrain.data.dataset import Issue, SequenceDataset
 from signtrain.store.files import write_json, write_with
 
-VERSION = 3  # 2: subnormal values flushed to 0; 3: whole-content checksums, issue counts
+VERSION = 4  # 2: subnormal values flushed to 0; 3: whole-content checksums, issue counts; 4: dropped_rows
 _BLOCK = 1 << 24
 
 

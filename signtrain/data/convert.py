@@ -32,20 +32,10 @@ class ConvertReport:
     account: list = field(default_factory=list)  # account.Entry
 
 
-def check_sign_name(name: str) -> None:
-    """A sign name that is safe as a folder name, else refused with the name."""
-    if (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name or name.startswith("..")
-            or os.path.isabs(name)):
-        raise DataError(f"sign name {name!r} cannot be a folder name (it holds a path separator or '..'); rename "
-                        f"that sign in the source (e.g. train.csv) before converting")
-
-
 def convert(cfg: DataConfig, destination: Path, overwrite: bool = False) -> ConvertReport:
     tree, sequences, summary = usable_sequences(cfg)
     if not sequences:
         raise DataError(f"{cfg.path}: no usable sequence to convert")
-    for name in tree.labels:
-        check_sign_name(name)
     destination = Path(destination)
     publish.check_apart(destination, Path(cfg.path))
     if os.path.lexists(destination) and not overwrite:
@@ -77,7 +67,7 @@ def _write_mp_data(root: Path, labels: list[str], sequences: list[tuple[int, str
         number = counters.get(sign, 0)
         counters[sign] = number + 1
         folder = root / labels[sign] / str(number)
-        if root.resolve() not in folder.resolve().parents:  # belt and braces after check_sign_name
+        if root.resolve() not in folder.resolve().parents:  # belt and braces after data.check_labels
             raise DataError(f"sign name {labels[sign]!r} would write outside {root}")
         folder.mkdir(parents=True)
         for t, vector in enumerate(frames):

@@ -20,6 +20,7 @@ DEFECT_KINDS = (
     "nonfinite_frames",   # frames holding NaN or inf
     "nan_missing_frames", # parquet frames whose NaN landmarks (= not detected) became 0
     "padded_vectors",     # CSV rows shorter than the header, padded with 0 (a hand not detected)
+    "dropped_rows",       # parquet rows no landmark can be (unknown type, landmark_index out of range)
     "dropped_frames",     # frames removed by a policy (skip/drop)
     "padded_frames",      # frames added at the end to reach sequence_length
     "truncated_frames",   # frames cut to fit sequence_length
@@ -48,6 +49,7 @@ class RawSequence:
     error: str = ""                          # a whole-recording problem: why the file cannot be read
     nan_missing_frames: int = 0
     padded_vectors: int = 0
+    dropped_rows: int = 0                    # parquet rows that name no landmark (left out, counted)
     problems: dict = field(default_factory=dict)      # position -> why that frame could not be read
     beyond_float32: frozenset = frozenset()          # positions whose values do not fit a float32
     frame_files: Optional[list] = None       # MP_Data: [(number, path)], to name a frame by its file

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 
+from signtrain import paths
 from signtrain.errors import ConfigError, DataError
 from signtrain.layouts import LAYOUTS, Layout, detect_layout
 
@@ -83,9 +85,21 @@ def _frame(layout: Layout, pose: np.ndarray, wrists: list[np.ndarray], hands: li
     return vector
 
 
+MAX_FRAME_FILES = 1_000_000  # an example, not a corpus: about 1-7 GB at the largest layout
+
+
 def write_example(root: Path, signs: int = 3, sequences: int = 30, frames: int = 30,
-                  features: int = 225, seed: int = 0, defect_rate: float = 0.02) -> ExampleSummary:
-    """Write ROOT/<sign>/<seq>/<frame>.npy; returns what was written, defects included."""
+                  features: int = 225, seed: int = 0, defect_rate: float = 0.02,
+                  on_progress: Optional[Callable[[int, int], None]] = None) -> ExampleSummary:
+    """Write ROOT/<sign>/<seq>/<frame>.npy; returns what was written, defects included.
+    on_progress(recordings written, recordings in all) hears each recording."""
+    total = signs * sequences * frames
+    if total > MAX_FRAME_FILES:
+        raise ConfigError(f"--signs {signs} --sequences {sequences} --frames {frames} would write {total:,} frame "
+                          f"files; an example holds at most {MAX_FRAME_FILES:,}: lower them")
+    paths.writable_place(root, "FOLDER", ConfigError, "choose a new folder you can write")
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"FOLDER {root}: a file is there, not a folder; choose a new folder")
     layout = detect_layout(features)
     if layout is None or not layout.hands:
         raise ConfigError(f"--features {features}: choose a known layout with hands "
@@ -95,11 +109,13 @@ def write_example(root: Path, signs: int = 3, sequences: int = 30, frames: int =
     rng = np.random.default_rng(seed)
     names = [SIGN_NAMES[i] if i < len(SIGN_NAMES) else f"sign_{i + 1}" for i in range(signs)]
     written = dropped = zeros = 0
-    for name in names:
+    for k, name in enumerate(names):
         style = _sign_style(rng)
         for seq in range(sequences):
             folder = root / name / str(seq)
             folder.mkdir(parents=True)
+            if on_progress:
+                on_progress(k * sequences + seq, signs * sequences)
             pose = _pose(rng)
             speed = rng.uniform(0.8, 1.25)
             scale = rng.uniform(0.85, 1.15)

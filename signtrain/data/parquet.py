@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -121,6 +122,9 @@ def read_sequence(path: Path, columns: dict[str, tuple[int, np.ndarray]], width:
     xyz = np.stack([table.column(c).to_numpy(zero_copy_only=False) for c in ("x", "y", "z")], axis=1)
     frames, row_frame = np.unique(frame, return_inverse=True)
     out = np.zeros((len(frames), width), dtype=np.float64)
+    # rows no landmark can be: an unknown type, or an index outside 0..size-1 of its type (counted, left out)
+    sizes = np.array([PART_SIZES.get(str(k), 0) for k in kind], dtype=np.int64) if len(kind) else index
+    dropped = int(np.count_nonzero((index < 0) | (index >= sizes)))
     for source, where in columns.values():
         rows = np.flatnonzero(kind == source)
         landmark = index[rows]
@@ -137,7 +141,12 @@ def read_sequence(path: Path, columns: dict[str, tuple[int, np.ndarray]], width:
     out32, beyond = to_float32(out)
     indices = (frames - frames.min()).astype(np.int64)
     return RawSequence(indices, [], out32, content_digest(out32, []), nan_missing_frames=nan_frames, source=str(path),
-                       beyond_float32=frozenset(np.flatnonzero(beyond).tolist()))
+                       beyond_float32=frozenset(np.flatnonzero(beyond).tolist()), dropped_rows=dropped)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return os.path.commonpath([real, top]) == top and real != top
 
 
 def read_tree(root: Path, signs: Optional[tuple[str, ...]], landmarks: tuple[str, ...]) -> RawTree:
@@ -165,7 +174,11 @@ def read_tree(root: Path, signs: Optional[tuple[str, ...]], landmarks: tuple[str
         path = root / row["path"]
         tree.signs.append(number[row["sign"]])
         tree.sources.append(str(path))
-        tree.raws.append(read_sequence(path, columns, width) if path.is_file() else
-                         failed("listed in train.csv but not on disk"))
+        if not _inside(path, root):  # a path in the data never leads out of the data root
+            tree.raws.append(failed(f"train.csv lists {row['path']!r}, outside {root}; list paths inside it"))
+        elif not path.is_file():
+            tree.raws.append(failed("listed in train.csv but not on disk"))
+        else:
+            tree.raws.append(read_sequence(path, columns, width))
         tree.groups.append(row["participant_id"])
     return tree

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Optional
 
+from signtrain import paths
 from signtrain.errors import ConfigError, SigntrainError
 from signtrain.store import publish
 
@@ -27,6 +28,8 @@ OFFICIAL_URL = ("https://storage.googleapis.com/mediapipe-models/holistic_landma
 OFFICIAL_SHA256 = "e2dab61191e2dcd0a15f943d8e3ed1dce13c82dfa597b9dd39f562975a50c3f8"
 FILE_NAME = "holistic_landmarker.task"
 _CHUNK = 1 << 20
+MAX_BUNDLE_BYTES = 256 << 20  # the official bundle is about 18 MiB; a download past this is no bundle
+STALL_SECONDS = 30            # a download that sends nothing for this long is given up
 
 
 class AssetError(SigntrainError):
@@ -57,8 +60,7 @@ def sha256_of(path: Path) -> str:
 
 def check_bundle(path: Path) -> Path:
     """A user's --model-asset: a readable .task bundle (a zip of .tflite models)."""
-    if not path.is_file():
-        raise ConfigError(f"--model-asset {path}: no such file; give the path of a holistic_landmarker.task")
+    paths.readable_file(path, "--model-asset", ConfigError, "give the path of a holistic_landmarker.task")
     try:
         with zipfile.ZipFile(path) as bundle:
             names = bundle.namelist()
@@ -91,8 +93,13 @@ def download(url: str, expected: str, target: Path) -> Path:
     partial = target.with_name(f".{target.name}.{os.getpid()}.part")
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:
+        with urllib.request.urlopen(url, timeout=STALL_SECONDS) as response, open(partial, "wb") as out:
+            size = 0
             for chunk in iter(lambda: response.read(_CHUNK), b""):
+                size += len(chunk)
+                if size > MAX_BUNDLE_BYTES:  # bounded: an address that never ends (/dev/zero) is not a bundle
+                    raise AssetError(f"{url}: more than {MAX_BUNDLE_BYTES >> 20} MiB, not a model bundle; nothing "
+                                     f"was kept. Give a holistic_landmarker.task with --model-asset PATH")
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != expected:
@@ -101,7 +108,7 @@ def download(url: str, expected: str, target: Path) -> Path:
                              f"SIGNTRAIN_HOLISTIC_SHA256, or give a file with --model-asset")
         publish.place(partial, target)
         return target
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, OSError, TimeoutError, ValueError) as exc:  # ValueError: not a URL
         reason = getattr(exc, "reason", None) or exc
         raise AssetError(f"cannot download the MediaPipe model bundle from {url} ({reason}); when offline, copy a "
                          f"holistic_landmarker.task here and give it with --model-asset PATH") from None

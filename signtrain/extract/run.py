@@ -30,6 +30,7 @@ from signtrain import store
 from signtrain.errors import ConfigError, Interrupted, SigntrainError
 from signtrain.extract import video
 from signtrain.extract.holistic import PARTS, QUIET_ENV, Landmarker, quiet, selection
+from signtrain import names, paths
 from signtrain.layouts import Layout
 from signtrain.progress import Listener
 from signtrain.store import publish
@@ -38,7 +39,6 @@ from signtrain.store.locks import Lock
 STATE = ".signtrain-extract"
 MANIFEST = "manifest.json"
 _TRAILING_NUMBER = re.compile(r"(?:[\s_.-]*\(\d+\)|[\s_.-]*\d+)$")
-_SIGN_NAME = re.compile(r"^[^/\\\0.][^/\\\0]*$")
 
 
 @dataclass(frozen=True)
@@ -114,13 +114,13 @@ def sign_of_file(path: Path) -> str:
 def find_videos(source: Path, sign: Optional[str] = None) -> tuple[list[tuple[Path, str]], list[str]]:
     """(video, sign) pairs under SOURCE, and the files that are not videos.  SOURCE/<sign>/<video>
     takes the folder name; a video directly in SOURCE (or SOURCE itself) takes its file name."""
-    if sign is not None and not _SIGN_NAME.match(sign):
-        raise ConfigError(f"--sign {sign!r}: a sign name becomes a folder name; it cannot hold a path separator or "
-                          f"start with '.'")
+    if sign is not None and names.problem(sign):
+        raise ConfigError(f"--sign {sign!r}: a sign name becomes a folder name and a label, and this one cannot: "
+                          f"{names.problem(sign)}")
     if source.is_file():
         if not video.is_video(source):
             raise ConfigError(f"{source}: not a video file (known kinds: {', '.join(sorted(video.VIDEO_SUFFIXES))})")
-        return [(source, sign or sign_of_file(source))], []
+        return _named([(source, sign or sign_of_file(source))]), []
     if not source.is_dir():
         raise ConfigError(f"{source}: no such video file or folder")
     found, ignored = [], []
@@ -141,7 +141,17 @@ def find_videos(source: Path, sign: Optional[str] = None) -> tuple[list[tuple[Pa
     if not found:
         raise ConfigError(f"{source}: no video files here or in its sign folders (known kinds: "
                           f"{', '.join(sorted(video.VIDEO_SUFFIXES))})")
-    return found, ignored
+    return _named(found), ignored
+
+
+def _named(found: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """Every sign name taken from a file or folder name must be a plain name: it becomes a folder under
+    OUT and a label (a '..' would write outside OUT, a newline would shift labels.txt)."""
+    for path, name in found:
+        if names.problem(name):
+            raise ConfigError(f"{path}: the sign name {name!r} taken from its name cannot be used "
+                              f"({names.problem(name)}); rename it, or give --sign NAME")
+    return found
 
 
 # ---------------------------------------------------------------- planning against OUT
@@ -191,12 +201,15 @@ def _read_manifest(out: Path, settings: Settings) -> dict:
     path = out / STATE / MANIFEST
     if not path.is_file():
         return {}
+    damaged = SigntrainError(f"{path}: damaged extraction manifest; delete {out / STATE} to start the numbering "
+                             f"afresh (finished recordings stay)")
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(path.read_text(encoding="utf-8"))
         videos = manifest["videos"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise SigntrainError(f"{path}: damaged extraction manifest; delete {out / STATE} to start the numbering "
-                             f"afresh (finished recordings stay)") from None
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        raise damaged from None
+    if not isinstance(videos, dict) or not all(_manifest_entry(v) for v in videos.values()):
+        raise damaged  # edited by hand: every entry must be {sign: a plain name, sequence: a number >= 0}
     earlier = {k: manifest.get(k) for k in ("layout", "frames", "arrays")}
     now = {k: settings.record()[k] for k in earlier}
     if earlier != now:
@@ -204,6 +217,11 @@ def _read_manifest(out: Path, settings: Settings) -> dict:
         raise ConfigError(f"{out} was extracted with other settings ({changed}); one tree must hold one kind of "
                           f"recording: use the same --layout/--frames/--arrays, or another OUT folder")
     return videos
+
+
+def _manifest_entry(entry: Any) -> bool:
+    return (isinstance(entry, dict) and names.is_plain(entry.get("sign")) and isinstance(entry.get("sequence"), int)
+            and not isinstance(entry.get("sequence"), bool) and 0 <= entry["sequence"] < 10**9)
 
 
 def plan(found: list[tuple[Path, str]], out: Path, settings: Settings) -> tuple[list[Job], list[VideoReport], dict]:
@@ -261,11 +279,11 @@ def landmarks_of(source: Any, asset: Path, layout: Layout, picks: Optional[np.nd
     rows, seen, decoded, last = [], np.zeros(len(PARTS), dtype=np.int64), 0, -1
     with Landmarker(asset) as task:
         for index, stamp, rgb in video.frames(source, picks):
-            vector, flags = task.detect(rgb, stamp)
+            if index != last:  # a frame sampled twice (--frames above the frame count) repeats its result
+                vector, flags = task.detect(rgb, stamp)
+                decoded, last = decoded + 1, index
             rows.append(vector[chosen])
             seen += flags
-            if index != last:
-                decoded, last = decoded + 1, index
             if on_frame:
                 on_frame(len(rows))
     array = np.stack(rows) if rows else np.zeros((0, layout.length), dtype=np.float32)
@@ -349,10 +367,16 @@ def run_job(job: Job, out: Path, asset: Path, settings: Settings,
 def extract(source: Path, out: Path, asset: Path, settings: Settings, sign: Optional[str] = None,
             listener: Optional[Listener] = None) -> ExtractReport:
     listener = listener or Listener()
+    paths.readable(source, "SOURCE", ConfigError, "give a video, or a folder of videos")
     found, ignored = find_videos(source, sign)
+    paths.writable_place(out, "OUT", ConfigError, "give a folder you can write for the landmark tree")
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a folder; give a folder for the landmark tree")
-    (out / STATE).mkdir(parents=True, exist_ok=True)
+        raise ConfigError(f"OUT {out}: a file is there, not a folder; give a folder for the landmark tree")
+    try:
+        (out / STATE).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"OUT {out}: cannot make the folder ({exc.strerror or exc}); give a folder you can "
+                          f"write") from None
     lock = Lock(out / STATE, "extract", busy=f"{out} is being written by another signtrain extract")
     lock.acquire()
     try:

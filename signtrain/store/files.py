@@ -129,7 +129,7 @@ def read_json(path: Path) -> Optional[dict]:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
         return value if isinstance(value, dict) else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: a hand-made, deeply nested file
         return None
 
 

@@ -91,7 +91,7 @@ def current_run(out: Path) -> Optional[Path]:
 class RunInfo:
     id: str
     path: Path
-    status: str                   # complete | stopped | unfinished | running
+    status: str                   # complete | stopped | unfinished | running | damaged
     record: dict = field(default_factory=dict)
     current: bool = False
     epochs_done: int = 0
@@ -101,12 +101,18 @@ class RunInfo:
         return {"id": self.id, "status": self.status, "current": self.current, "path": str(self.path),
                 "name": r.get("name"), "created": r.get("created"), "data": r.get("data"),
                 "signs": r.get("signs"), "test_accuracy": r.get("test_accuracy"),
-                "epochs": r.get("epochs_run", self.epochs_done), "resumed_from": r.get("resumed_from")}
+                "epochs": r.get("epochs_run", self.epochs_done), "resumed_from": r.get("resumed_from"),
+                **({"damaged": r["damaged"]} if "damaged" in r else {})}
 
 
 def list_runs(out: Path) -> list[RunInfo]:
     """Every run under out/runs, oldest first: committed ones and unfinished (staged) ones."""
     root = out / RUNS
+    if not out.exists():
+        raise RunError(f"{out}: not found; signtrain train writes its runs into the output folder (models by "
+                       f"default): give that folder")
+    if not out.is_dir():
+        raise RunError(f"{out}: not a folder; give the output folder of your trainings (models by default)")
     if not root.is_dir():
         return []
     current = current_run(out)
@@ -120,11 +126,33 @@ def list_runs(out: Path) -> list[RunInfo]:
             runs.append(RunInfo(entry.name.removeprefix(STAGING), entry, status, start,
                                 epochs_done=int(state.get("epoch", -1)) + 1))
         elif (entry / RECORD).is_file():
-            record = read_json(entry / RECORD) or {}
-            status = "stopped" if record.get("interrupted") else "complete"
-            runs.append(RunInfo(entry.name, entry, status, record, current=current is not None and
-                                entry.resolve() == current.resolve()))
+            record = read_json(entry / RECORD)
+            why = record_problem(record)
+            status = "damaged" if why else "stopped" if record.get("interrupted") else "complete"
+            runs.append(RunInfo(entry.name, entry, status, {"damaged": why} if why else record,
+                                current=current is not None and entry.resolve() == current.resolve()))
     return runs
+
+
+def record_problem(record: Optional[dict]) -> Optional[str]:
+    """Why a run.json cannot be trusted (not an object, a field of the wrong kind or out of range), or None.
+    A damaged record is listed as damaged, never as complete, and its figures are never shown."""
+    if record is None:
+        return "run.json is not a readable JSON object"
+    checks = {"test_accuracy": lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                       and 0.0 <= v <= 1.0),
+              "signs": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+              "epochs_run": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+              "interrupted": lambda v: v is None or isinstance(v, bool),
+              "files": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(d, str)
+                                                            for k, d in v.items()),
+              "created": lambda v: v is None or isinstance(v, str),
+              "data": lambda v: v is None or isinstance(v, str),
+              "name": lambda v: v is None or isinstance(v, str)}
+    for key, good in checks.items():
+        if not good(record.get(key)):
+            return f"run.json: {key} = {str(record.get(key))[:40]!r} is not valid"
+    return None
 
 
 def find_run(out: Path, which: Optional[str]) -> RunInfo:
@@ -141,15 +169,27 @@ def find_run(out: Path, which: Optional[str]) -> RunInfo:
         if not match:
             raise ConfigError(f"--resume {which}: no run of that id or name in {out / RUNS}, and not a run or "
                               f"output folder; signtrain runs {out} lists them")
+        if match[-1].status == "damaged":
+            raise ConfigError(f"--resume {which}: that run is damaged ({match[-1].record['damaged']}); it cannot be "
+                              f"continued: train a new run")
+        if match[-1].status == "unfinished" and match[-1].epochs_done == 0:
+            raise ConfigError(f"--resume {which}: that run never finished an epoch, so there is nothing to "
+                              f"continue; train a new run")
         return match[-1]
     runs = [r for r in list_runs(out) if r.status in ("complete", "stopped", "unfinished") and
-            (r.status != "unfinished" or r.epochs_done > 0)]
+            (r.status != "unfinished" or r.epochs_done > 0)]  # damaged and empty runs hold nothing to resume
     if not runs:
         raise ConfigError(f"--resume: nothing to resume in {out} (no run with a finished epoch); "
                           f"train without --resume first")
     current = [r for r in runs if r.current]
     newest = runs[-1]
     return newest if newest.status == "unfinished" or not current else current[0]
+
+
+def empty_unfinished(out: Path) -> list[RunInfo]:
+    """Unfinished runs that never finished an epoch: nothing to resume there (the next training into the
+    folder removes them, and says so)."""
+    return [r for r in list_runs(out) if r.status == "unfinished" and r.epochs_done == 0]
 
 
 def resume_state(run: Path) -> Optional[dict]:
@@ -181,6 +221,7 @@ class RunWriter:
     staging: Path
     name: Optional[str] = None
     replaces: list[Path] = field(default_factory=list)  # runs deleted after the commit (--overwrite)
+    dropped: list[str] = field(default_factory=list)    # unfinished runs with no finished epoch, removed
     committed: Optional[Path] = None
     _lock: Optional[Lock] = None
 
@@ -206,7 +247,7 @@ class RunWriter:
                 raise ConfigError(f"--name {name}: {out} already holds a run of that name ({same_name[-1].path}); "
                                   f"choose another name, or pass --overwrite to replace it")
             _adopt_legacy(out)
-            _drop_empty_staging(root, keep=run_id)
+            dropped = _drop_empty_staging(root, keep=run_id)
             staging = root / (STAGING + run_id)
             if in_place:
                 _remove_partials(staging)
@@ -218,7 +259,7 @@ class RunWriter:
             if overwrite:
                 previous = current_run(out)
                 replaces += [previous] if previous is not None else []
-            writer = cls(out, run_id, staging, name, replaces, _lock=lock)
+            writer = cls(out, run_id, staging, name, replaces, dropped, _lock=lock)
             try:
                 yield writer
             finally:
@@ -236,9 +277,10 @@ class RunWriter:
         """Forget a run that produced nothing worth keeping (stopped before its first epoch)."""
         shutil.rmtree(self.staging, ignore_errors=True)
 
-    def commit(self, record: dict, aliases: tuple[str, ...]) -> Path:
+    def commit(self, record: dict, aliases: tuple[str, ...], current: bool = True) -> Path:
         """run.json (the record plus every file's checksum) written last, then one rename makes the
-        run whole, then one more makes it current.  Returns the committed run folder."""
+        run whole, then (current) one more makes it the run the output folder shows.  Returns the
+        committed run folder."""
         _remove_partials(self.staging)
         files = {p.relative_to(self.staging).as_posix(): store.file_digest(p)
                  for p in sorted(self.staging.rglob("*")) if p.is_file() and RECORD != p.name}
@@ -249,8 +291,9 @@ class RunWriter:
         os.rename(self.staging, final)
         _fsync_dir(final.parent)
         store.fault_point("commit:after-rename")
-        make_current(self.out, final, aliases)
-        store.fault_point("commit:after-switch")
+        if current:
+            make_current(self.out, final, aliases)
+            store.fault_point("commit:after-switch")
         self.committed = final
         for old in self.replaces:
             if old.resolve() != final.resolve():
@@ -343,11 +386,14 @@ def _adopt_legacy(out: Path) -> None:
     make_current(out, final, tuple(dict.fromkeys([model_file, *names])))
 
 
-def _drop_empty_staging(root: Path, keep: str) -> None:
-    """Staging folders of dead runs that never finished an epoch hold nothing to resume."""
-    for entry in root.glob(STAGING + "*"):
+def _drop_empty_staging(root: Path, keep: str) -> list[str]:
+    """Staging folders of dead runs that never finished an epoch hold nothing to resume. -> their ids"""
+    dropped = []
+    for entry in sorted(root.glob(STAGING + "*")):
         if entry.name != STAGING + keep and resume_state(entry) is None:
             shutil.rmtree(entry, ignore_errors=True)
+            dropped.append(entry.name.removeprefix(STAGING))
+    return dropped
 
 
 def _remove_partials(folder: Path) -> None:

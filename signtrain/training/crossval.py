@@ -98,24 +98,25 @@ def cross_validate(config: Config, folds: int, repeats: int = 1, final: str = "a
     cv_id = time.strftime("%Y%m%d-%H%M%S")
     result = CrossValResult(folds, repeats, grouped, final)
     best: Optional[tuple[float, Any]] = None
+    out = Path(config.output.dir)
     for r, splits in enumerate(plans):
         for k, split in enumerate(splits):
             listener.on_fold(r, k, folds)
             label = f"fold{k + 1}" + (f"-r{r + 1}" if repeats > 1 else "")
             fold = train_fold(TrainRequest(config, split=split, name=f"{name}-{label}" if name else None,
                                            record={"crossval": {"id": cv_id, "repeat": r + 1, "fold": k + 1,
-                                                                "folds": folds}}))
+                                                                "folds": folds}}, current=False))
             outcome = FoldResult(r + 1, k + 1, fold.run_id, float(fold.test_accuracy or 0.0),
                                  float(fold.metrics.get("test_macro_f1") or 0.0), len(split.test),
                                  round(fold.train_seconds, 2))
             result.results.append(outcome)
             if fold.interrupted:
                 raise Interrupted(f"stopped by Ctrl-C in fold {k + 1} of {folds}: the folds trained so far are runs "
-                                  f"(signtrain runs lists them); no cross-validation summary was written")
+                                  f"(signtrain runs lists them), none of them made current: {out} shows the model "
+                                  f"it showed before; no cross-validation summary was written")
             listener.on_fold_result(outcome)
             if best is None or outcome.accuracy > best[0]:
                 best = (outcome.accuracy, fold)
-    out = Path(config.output.dir)
     if final == "best":
         chosen = best[1]
         lock = runs.Lock(out, chosen.run_id)

@@ -21,7 +21,9 @@ class TrainRequest:
     init: the RunMetadata of a model to start from (config from training.finetune.config_for).
     split: the train/validation/test indices to use instead of drawing them (a cross-validation fold).
     record: extra facts saved in the run's metrics.json (a fold says which).
-    callbacks: extra Keras callbacks."""
+    callbacks: extra Keras callbacks.
+    current: whether the committed run becomes the one the output folder shows (a fold of a
+    cross-validation does not)."""
 
     config: Config
     resume: Optional[RunInfo] = None
@@ -31,6 +33,7 @@ class TrainRequest:
     split: Optional[Split] = None
     record: dict = field(default_factory=dict)
     callbacks: tuple = ()
+    current: bool = True
 
 
 @dataclass

@@ -51,8 +51,15 @@ def train(request: Union[TrainRequest, Config], listener: Optional[Listener] = N
                  config.output.checkpoint_file)
         with worker_output(chief, config.output.dir) as out, \
                 runs.RunWriter.open(Path(out), request.name, request.overwrite, resume, carry) as run:
+            for gone in run.dropped:
+                listener.on_message(f"removed the unfinished run {gone}: it never finished an epoch, so it held "
+                                    f"nothing to resume")
+            if resume is not None:
+                listener.on_message(f"continuing run {resume.id} ({resume.status}, {resume.epochs_done or '?'} "
+                                    f"epochs done)" + ("" if resume.status == "unfinished" else
+                                                       " as a new run, from a copy of its last state"))
             listener.on_phase("loading TensorFlow")
-            import_tensorflow()
+            import_tensorflow(stop=lambda: interrupt.requested)  # a Ctrl-C need not wait for the import
             interrupt.check("loading TensorFlow")
             plan = make_plan(config.train, config.model)  # before any other TensorFlow work
             listener.on_phase("reading the data")
@@ -140,6 +147,11 @@ def _fit(config: Config, prepared: Prepared, plan, listener: Listener, run: runs
 
     paths = RunPaths.inside(run.staging, config.output)
     resume_state = fit.load_resume_state(paths) if request.resume is not None else None
+    if resume_state and resume_state["epoch"] + 1 >= config.train.epochs:
+        run.discard()
+        raise ConfigError(f"--resume {request.resume.id}: the run already trained its {resume_state['epoch'] + 1} "
+                          f"epochs (train.epochs = {config.train.epochs}); ask for more with --set "
+                          f"train.epochs=N, N > {resume_state['epoch'] + 1}; nothing was written")
     fit.seed_everything(config.train.seed, deterministic=plan.strategy is None)
     ds, split = prepared.dataset, prepared.split
     steps = -(-len(split.train) // config.train.batch_size) * passes
@@ -201,7 +213,7 @@ def _fit(config: Config, prepared: Prepared, plan, listener: Listener, run: runs
 
     listener.on_phase("saving the run")
     try:
-        save(model, config, prepared, result, run, plan)
+        save(model, config, prepared, result, run, plan, request.current)
         result.interrupted = interrupt.requested  # a Ctrl-C during the save: the run is in, and says so by 130
     except OSError as exc:
         raise RunError(f"could not write the run into {run.out} ({exc.strerror or exc}); nothing was committed and "

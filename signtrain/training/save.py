@@ -36,7 +36,7 @@ def test(model: Any, prepared: Prepared) -> dict:
 
 
 def save(model: Any, config: Config, prepared: Prepared, result: TrainResult, run: runs.RunWriter,
-         plan: Any) -> None:
+         plan: Any, current: bool = True) -> None:
     """Model, normalisation, metadata and metrics into the staging folder, then the commit."""
     paths, ds, split, norm = RunPaths.inside(run.staging, config.output), prepared.dataset, prepared.split, \
         prepared.normalizer
@@ -78,5 +78,5 @@ def save(model: Any, config: Config, prepared: Prepared, result: TrainResult, ru
                                  test_accuracy=result.test_accuracy, epochs_run=result.epochs_run,
                                  interrupted=result.interrupted, resumed_from=start.get("resumed_from"))
     aliases = tuple(dict.fromkeys((*paths.names(), written.name)))
-    result.run_dir = run.commit(record, aliases)
+    result.run_dir = run.commit(record, aliases, current)
     result.saved_path = result.paths.dir / written.name
