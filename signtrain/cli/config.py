@@ -58,12 +58,15 @@ def config_init(
     overwrite: bool = Flag("Replace an existing file.", "--overwrite"),
 ) -> int:
     """Write an editable copy of a built-in recipe (base, default, best, optimized), comments included."""
-    from signtrain import store
+    import os
+
+    from signtrain import paths, store
     from signtrain.config import recipe_path
     from signtrain.errors import ConfigError
 
     target = destination or Path(f"{recipe.value}.yaml")
-    if target.exists() and not overwrite:
+    paths.writable_place(target, "FILE", ConfigError, "choose a file name in a folder you can write")
+    if os.path.lexists(target) and not overwrite:
         raise ConfigError(f"{target} already exists; choose another file name or pass --overwrite")
     store.write_text(target, recipe_path(recipe.value).read_text(encoding="utf-8"))
     typer.echo(f"Wrote {target} (the {recipe.value} recipe); train with: signtrain train --config {target}")

@@ -133,10 +133,10 @@ def predict(
     follow a camera live."""
     from dataclasses import asdict
 
-    from signtrain import ui
+    from signtrain import paths, ui
     from signtrain.deploy.predict import live, read_recording, read_video, stream, top_k
     from signtrain.deploy.predictor import load_predictor
-    from signtrain.errors import ConfigError
+    from signtrain.errors import ConfigError, DataError
     from signtrain.extract.video import is_video
 
     def bundle() -> Path:
@@ -165,6 +165,7 @@ def predict(
         show_stream(result, None, console)  # its signs are on screen already: the sentence
         return 0
     fps = None
+    paths.readable(recording, "RECORDING", DataError, "give a .npy file, an MP_Data sequence folder or a video")
     if is_video(recording):
         frames, fps = read_video(recording, predictor, bundle(), whole=as_stream)
     else:

@@ -94,6 +94,11 @@ def train(
             from signtrain.training.finetune import config_for
 
             meta = metadata.load(init)
+            if meta.export is not None:
+                source = (meta.raw.get("export") or {}).get("source") or {}
+                raise ConfigError(f"--init {init}: an exported {meta.export.format} file; fine-tuning starts from "
+                                  f"the trained Keras model of its run ({source.get('model_file', 'lstm_model.h5')} "
+                                  f"in the run folder)")
             cfg = config_for(meta, cfg)
         console = ui.make_console()
         display = ui.TrainingDisplay(console, live=False if quiet else None)

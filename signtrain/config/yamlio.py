@@ -9,10 +9,9 @@ from typing import Any
 
 import yaml
 
-from signtrain.config.schema import Config
 from signtrain import paths
+from signtrain.config.schema import Config
 from signtrain.errors import ConfigError
-
 
 MAX_CONFIG_BYTES = 1 << 20  # a config is a page of keys; anything larger is not one
 

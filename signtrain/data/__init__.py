@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from signtrain import names
 from signtrain.config import DataConfig
 from signtrain.data import account, cache
 from signtrain.data.assemble import IssueLog, assemble, sequence_frames, vector_length_histogram
 from signtrain.data.dataset import DEFECT_KINDS, Issue, RawTree, SequenceDataset
-from signtrain import names
 from signtrain.errors import DataError
 from signtrain.layouts import describe
 from signtrain.registry import READERS, reader_named

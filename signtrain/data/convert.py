@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from signtrain import paths
 from signtrain.config import DataConfig
 from signtrain.data import account, usable_sequences
 from signtrain.errors import DataError, RunError
@@ -33,15 +34,17 @@ class ConvertReport:
 
 
 def convert(cfg: DataConfig, destination: Path, overwrite: bool = False) -> ConvertReport:
-    tree, sequences, summary = usable_sequences(cfg)
-    if not sequences:
-        raise DataError(f"{cfg.path}: no usable sequence to convert")
     destination = Path(destination)
+    paths.readable(Path(cfg.path), "SOURCE", DataError, "give the tree to convert")
+    paths.writable_place(destination, "DESTINATION", RunError, "choose a new folder or .npz file you can write")
     publish.check_apart(destination, Path(cfg.path))
     if os.path.lexists(destination) and not overwrite:
         raise DataError(f"{destination} already exists; choose a new name, or pass --overwrite to replace it")
     kind = "npz" if destination.suffix == ".npz" else "mp_data"
     publish.check_target(destination, folder=kind == "mp_data")
+    tree, sequences, summary = usable_sequences(cfg)
+    if not sequences:
+        raise DataError(f"{cfg.path}: no usable sequence to convert")
     staged = publish.staging_path(destination)
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)

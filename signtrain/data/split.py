@@ -81,10 +81,13 @@ def fold_splits(y: np.ndarray, cfg: SplitConfig, folds: int, seed: int,
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     else:
         smallest = int(np.bincount(y).min())
+        if smallest < 2:
+            raise DataError(f"--folds {folds}: the smallest sign has {smallest} recording, and cross-validation needs "
+                            f"at least 2 of every sign (one to train on, one to test); record more of it, or leave it "
+                            f"out with data.signs")
         if smallest < folds:
-            raise DataError(f"--folds {folds}: the smallest sign has {smallest} recording{'s' * (smallest != 1)}, so "
-                            f"it cannot appear in every fold's test part; use --folds {max(smallest, 2)} or record "
-                            f"more of it")
+            raise DataError(f"--folds {folds}: the smallest sign has {smallest} recordings, so it cannot appear in "
+                            f"every fold's test part; use --folds {smallest} or record more of it")
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     result = []
     for rest, test in splitter.split(index, y, grouped):

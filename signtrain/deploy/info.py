@@ -4,8 +4,8 @@ same checks every reader makes."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 from signtrain.layouts import describe

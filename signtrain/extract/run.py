@@ -26,11 +26,10 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from signtrain import store
+from signtrain import names, paths, store
 from signtrain.errors import ConfigError, Interrupted, SigntrainError
 from signtrain.extract import video
 from signtrain.extract.holistic import PARTS, QUIET_ENV, Landmarker, quiet, selection
-from signtrain import names, paths
 from signtrain.layouts import Layout
 from signtrain.progress import Listener
 from signtrain.store import publish

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from signtrain import store
+from signtrain import paths, store
 from signtrain.config import Config, build_config
 from signtrain.errors import ConfigError, ModelError
 from signtrain.registry import export_only_suffixes
@@ -134,6 +134,9 @@ def load(model_path: Path) -> RunMetadata:
     given = Path(model_path)
     if not given.exists() and not given.is_symlink():
         raise ModelError(f"model not found: {given} (train one with signtrain train, or give the path of one)")
+    if given.exists():
+        paths.readable(given, "MODEL", ModelError, "give a model file (.h5, .keras, .tflite, .onnx) or a SavedModel "
+                                                   "folder")
     real = runs.resolve(given)
     if not real.exists():
         raise ModelError(f"{given} points to {real}, which is gone; the run was removed or moved "
