@@ -208,8 +208,10 @@ def test_a_download_with_the_wrong_checksum_is_refused_and_not_kept(bundle_serve
 def test_offline_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("SIGNTRAIN_HOLISTIC_URL", "http://127.0.0.1:9/holistic_landmarker.task")
-    result = runner.invoke(app, ["extract", str(tmp_path), str(tmp_path / "out")])
+    (tmp_path / "clip.mp4").write_bytes(b"")  # a video to extract: the paths are checked before the download
+    result = runner.invoke(app, ["extract", str(tmp_path / "clip.mp4"), str(tmp_path / "out"), "--sign", "hi"])
     assert result.exit_code == 1 and "cannot download" in result.stderr and "--model-asset PATH" in result.stderr
+    assert not (tmp_path / "out").exists()
     assert "Traceback" not in result.output
 
 

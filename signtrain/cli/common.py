@@ -114,6 +114,13 @@ def guard(work: Callable[[], T], command: str = "signtrain") -> T:
         raise typer.Exit(130) from None
     except (typer.Exit, SystemExit):
         raise
+    except OSError as exc:  # the machine said no (a full disk, a read-only or vanished place): not a bug
+        from signtrain.store.publish import target_of
+
+        where = target_of(exc.filename) if exc.filename else "a file"
+        ui.print_error(f"cannot use {where} ({exc.strerror or exc}); check that the place exists, has space and "
+                       f"can be written, or choose another")
+        raise typer.Exit(1) from None
     except Exception as exc:  # noqa: BLE001 - the last-resort guard
         from signtrain.crash import one_line, write_crash_log
 

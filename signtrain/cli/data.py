@@ -135,7 +135,13 @@ def extract(
 
     settings = Settings(layout_named(layout.value), frames, arrays, workers or os.cpu_count() or 1)
     console = ui.make_console()
-    bundle = asset.resolve(model_asset, on_download=None if as_json else ui.print_note)
+
+    def bundle() -> Path:  # after SOURCE and OUT are checked: a bad path is said before any download
+        return asset.resolve(model_asset, on_download=None if as_json else ui.print_note)
+
+    if model_asset is not None:
+        asset.check_bundle(model_asset)  # the user's own file: checked first
+
     display = None if as_json else ui.ExtractDisplay(console)
     try:
         report = run_extract(source, out, bundle, settings, sign, display)

@@ -79,16 +79,16 @@ def check_labels(labels: list[str], root: Path, strict: bool, issues: list[Issue
         issues.append(Issue("error", "bad_name", str(root / label) if "/" not in label else str(root), message))
 
 
-def check_signal(ds: SequenceDataset, root: Path, strict: bool) -> None:
+def check_signal(has_signal: bool, root: Path, strict: bool, issues: list[Issue]) -> None:
     """A tree whose every frame is all-zero (nothing detected anywhere) trains a chance-level model: an
     error, not a warning."""
-    if not len(ds) or any(i.kind == "no_signal" for i in ds.issues) or np.any(ds.X):
+    if has_signal or any(i.kind == "no_signal" for i in issues):
         return
     message = ("every frame of every recording is all-zero (nothing was detected in any of them); a model cannot "
                "learn from it: check the extraction (signtrain extract reports detections per body part)")
     if strict:
         raise DataError(f"{root}: {message}")
-    ds.issues.append(Issue("error", "no_signal", str(root), message))
+    issues.append(Issue("error", "no_signal", str(root), message))
 
 
 def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
@@ -106,7 +106,7 @@ def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
         if cached is not None:
             check_labels(cached.labels, root, strict, cached.issues)
             _check_width(cached.feature_length, cfg, root, strict, cached.issues)
-            check_signal(cached, root, strict)
+            check_signal(not len(cached) or bool(np.any(cached.X)), root, strict, cached.issues)
             if strict:
                 account.enforce(cached, cfg)
             return cached
@@ -127,7 +127,7 @@ def load_dataset(cfg: DataConfig, strict: bool = True) -> SequenceDataset:
         account.enforce(dataset, cfg)
     if len(dataset) == 0:
         raise DataError(f"{root}: no usable sequence after the frame policies; run signtrain validate-data {root}")
-    check_signal(dataset, root, strict)
+    check_signal(bool(np.any(dataset.X)), root, strict, dataset.issues)
     if fingerprint and not any(i.kind == "layout_mismatch" for i in dataset.issues):
         cache.store(root, settings, cfg.cache_dir, fingerprint, dataset)
     return dataset
@@ -164,6 +164,7 @@ def usable_sequences(cfg: DataConfig) -> tuple[RawTree, list[tuple[int, str, np.
             out.append((sign, source, frames))
             defects.append(counts)
             digests.append(raw.digest)
+    check_signal(not out or any(np.any(frames) for _, _, frames in out), root, True, tree.issues)
     summary = SequenceDataset(X=np.zeros((len(out), 0, width), np.float32), lengths=np.array(
         [len(f) for _, _, f in out], np.int32), y=np.array([s for s, _, _ in out], np.int32), labels=tree.labels,
         sources=[src for _, src, _ in out], feature_length=width,

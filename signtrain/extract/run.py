@@ -22,7 +22,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -363,19 +363,28 @@ def run_job(job: Job, out: Path, asset: Path, settings: Settings,
 # ---------------------------------------------------------------- the whole run
 
 
-def extract(source: Path, out: Path, asset: Path, settings: Settings, sign: Optional[str] = None,
-            listener: Optional[Listener] = None) -> ExtractReport:
+def extract(source: Path, out: Path, asset: Union[Path, Callable[[], Path]], settings: Settings,
+            sign: Optional[str] = None, listener: Optional[Listener] = None) -> ExtractReport:
+    """asset: the .task bundle, or a function giving it (called once SOURCE and OUT are checked, so a bad
+    path is said before any download)."""
     listener = listener or Listener()
     paths.readable(source, "SOURCE", ConfigError, "give a video, or a folder of videos")
     found, ignored = find_videos(source, sign)
     paths.writable_place(out, "OUT", ConfigError, "give a folder you can write for the landmark tree")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"OUT {out}: a file is there, not a folder; give a folder for the landmark tree")
+    made = [p for p in (out, out / STATE) if not p.exists()]
     try:
         (out / STATE).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"OUT {out}: cannot make the folder ({exc.strerror or exc}); give a folder you can "
                           f"write") from None
+    try:
+        asset = asset() if callable(asset) else asset
+    except BaseException:
+        if made:  # a failed download leaves no trace in OUT
+            shutil.rmtree(made[0], ignore_errors=True)
+        raise
     lock = Lock(out / STATE, "extract", busy=f"{out} is being written by another signtrain extract")
     lock.acquire()
     try:

@@ -77,20 +77,28 @@ class FolderLock:
     """An exclusive, non-blocking flock on a folder itself: nothing is written into the folder (an export
     folder holds only what was exported)."""
 
-    def __init__(self, folder: Path, busy: str) -> None:
-        self.folder, self.busy, self._fd = Path(folder), busy, None
+    def __init__(self, folder: Path, busy: str, wait: float = 0.0) -> None:
+        self.folder, self.busy, self.wait, self._fd = Path(folder), busy, wait, None
 
     def __enter__(self) -> "FolderLock":
-        fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            import fcntl
+        import time
 
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:
-            pass
-        except OSError:
-            os.close(fd)
-            raise RunError(f"{self.busy}; wait for it to finish, or write into another folder") from None
+        fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except ImportError:
+                break
+            except OSError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                os.close(fd)
+                raise RunError(f"{self.busy}; wait for it to finish, or write into another folder") from None
         self._fd = fd
         return self
 

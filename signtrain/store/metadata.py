@@ -11,6 +11,7 @@ TensorFlow.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -19,7 +20,7 @@ from signtrain import paths, store
 from signtrain.config import Config, build_config
 from signtrain.errors import ConfigError, ModelError
 from signtrain.registry import export_only_suffixes
-from signtrain.store import runs
+from signtrain.store import publish, runs
 from signtrain.transforms.normalize import Normalizer
 
 FORMAT_VERSION = 2
@@ -132,6 +133,7 @@ def _field(raw: dict, key: str, kind: type, path: Path) -> Any:
 def load(model_path: Path) -> RunMetadata:
     """The metadata of a model file (given as the user wrote it), checked against the file."""
     given = Path(model_path)
+    publish.settle(Path(os.path.realpath(given)).parent)  # an export cut short is finished before reading
     if not given.exists() and not given.is_symlink():
         raise ModelError(f"model not found: {given} (train one with signtrain train, or give the path of one)")
     if given.exists():

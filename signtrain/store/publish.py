@@ -42,6 +42,14 @@ def staging_path(dest: Path, suffix: Optional[str] = None) -> Path:
     return dest.parent / f".{dest.name}{PARTIAL}{secrets.token_hex(4)}{suffix}"
 
 
+def target_of(path: str) -> str:
+    """The destination a staging path stands for (.NAME.partial-TOKEN.sfx -> NAME), else the path itself."""
+    folder, _, name = str(path).rpartition("/")
+    if name.startswith(".") and PARTIAL in name:
+        name = name[1:].rsplit(PARTIAL, 1)[0]
+    return f"{folder}/{name}" if folder else name
+
+
 def check_target(dest: Path, folder: bool) -> None:
     """dest may be written as a file (folder=False) or a folder: refuse a device, FIFO or socket, a folder
     where a file is meant and a file where a folder is meant, naming it."""
@@ -175,6 +183,24 @@ def clean(folder: Path) -> list[str]:
         _remove(path)
         done.append(f"{name}: removed (left by a writer that was stopped)")
     return done
+
+
+def settle(folder: Path) -> None:
+    """Before reading from folder: a unit whose publishing was cut short (its journal is there, every
+    staged file whole) is finished first, so a reader sees the earlier unit or the new one, never a
+    mix.  Waits briefly for a live writer; cheap when there is no journal."""
+    from signtrain.store.locks import FolderLock
+
+    try:
+        journals = [n for n in os.listdir(folder) if n.startswith(JOURNAL) and n.endswith(".json")]
+    except OSError:
+        return
+    if not journals or not os.access(folder, os.W_OK):
+        return
+    with FolderLock(Path(folder), f"{folder} is being written", wait=10.0):
+        for name in journals:
+            if (Path(folder) / name).exists():
+                _roll_forward(Path(folder) / name)
 
 
 def _roll_forward(journal: Path) -> list[str]:
