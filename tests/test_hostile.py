@@ -155,6 +155,31 @@ def test_config_init_never_replaces_a_device(tmp_path):
     assert Path("/dev/null").is_char_device()
 
 
+def test_a_planted_extract_lock_link_is_never_written_through(tmp_path):
+    bundle = Path(__file__).resolve().parents[2] / "shared" / "media" / "holistic_landmarker.task"
+    if not bundle.is_file():
+        pytest.skip(f"the MediaPipe bundle is not present: {bundle}")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    state = tmp_path / "out" / ".signtrain-extract"
+    state.mkdir(parents=True)
+    (state / ".lock").symlink_to(victim)
+    result = runner.invoke(app, ["extract", str(tmp_path / "clip.mp4"), str(tmp_path / "out"), "--sign", "hi",
+                                 "--model-asset", str(bundle)])
+    assert victim.read_text() == "precious" and result.exit_code == 1 and ".lock" in result.stderr
+
+
+def test_a_killed_convert_leaves_nothing_after_the_next(tmp_path):
+    source = base(tmp_path)
+    (tmp_path / ".out.partial-deadbeef").mkdir()  # what a convert killed mid-write leaves
+    (tmp_path / ".out.partial-deadbeef" / "x.npy").write_bytes(b"half")
+    (tmp_path / ".other.partial-cafecafe").write_text("not ours to touch")
+    result = runner.invoke(app, ["convert", str(source), str(tmp_path / "out")])
+    assert result.exit_code == 0 and not (tmp_path / ".out.partial-deadbeef").exists()
+    assert (tmp_path / ".other.partial-cafecafe").read_text() == "not ours to touch"
+
+
 @pytest.mark.parametrize("kind", ["fifo", "folder"])
 def test_config_init_never_writes_over_what_is_not_a_file(kind, tmp_path):
     target = tmp_path / "recipe.yaml"

@@ -45,6 +45,7 @@ def convert(cfg: DataConfig, destination: Path, overwrite: bool = False) -> Conv
     tree, sequences, summary = usable_sequences(cfg)
     if not sequences:
         raise DataError(f"{cfg.path}: no usable sequence to convert")
+    publish.clean(destination.parent, only=destination.name)  # what a convert killed here before left
     staged = publish.staging_path(destination)
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)

@@ -150,10 +150,11 @@ class Unit:
             _remove(path)
 
 
-def clean(folder: Path) -> list[str]:
-    """Finish or remove what a killed writer left in folder: journals are rolled forward, a folder
-    set aside comes back where its replacement never arrived, partials and asides are removed.
-    -> what was done, one line each.  Call it holding the folder's lock."""
+def clean(folder: Path, only: Optional[str] = None) -> list[str]:
+    """Finish or remove what a killed writer left in folder (only: what it left for that one name):
+    journals are rolled forward, a folder set aside comes back where its replacement never arrived,
+    partials and asides are removed.  -> what was done, one line each.  Call it holding the folder's
+    lock (or, with only, as the one writer of that name)."""
     folder = Path(folder)
     done: list[str] = []
     try:
@@ -161,10 +162,12 @@ def clean(folder: Path) -> list[str]:
     except OSError:
         return done
     for name in entries:
-        if name.startswith(JOURNAL) and name.endswith(".json"):
+        if only is None and name.startswith(JOURNAL) and name.endswith(".json"):
             done += _roll_forward(folder / name)
     for name in sorted(os.listdir(folder)):
         if not name.startswith(".") or (PARTIAL not in name and ASIDE not in name):
+            continue
+        if only is not None and not name.startswith((f".{only}{PARTIAL}", f".{only}{ASIDE}")):
             continue
         path = folder / name
         if not os.path.lexists(path):
