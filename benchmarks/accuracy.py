@@ -91,7 +91,7 @@ def original_recipe(name: str, path: Path, split, seed: int, epochs: int) -> dic
     """The seed document's training as written, tested on the fold."""
     frames = 60 if name.startswith("dgs") else 30
     features = 126 if name.startswith("dgs") else 258
-    config = load_config(None, [*HANDS_ONLY.get(name, []), f"data.features_per_frame={features}",
+    config = load_config("base", [*HANDS_ONLY.get(name, []), f"data.features_per_frame={features}",
                                 f"data.sequence_length={frames}", "data.cache=false"], data=str(path))
     ds = load_dataset(config.data)
     rest = np.random.default_rng(seed).permutation(np.concatenate([split.train, split.val]))
@@ -164,7 +164,7 @@ def main() -> None:
             for repeat in range(args.repeats):
                 for recipe in recipes:
                     config = None if recipe == "original" else recipe_config(recipe, variants, path, repeat)
-                    split_cfg = config.split if config else load_config().split
+                    split_cfg = config.split if config else load_config("base").split
                     for k, split in enumerate(fold_splits(reference.y, split_cfg, args.folds, repeat)):
                         if recipe == "original":
                             run = original_recipe(name, path, split, repeat, args.original_epochs)

@@ -71,9 +71,9 @@ def compare(name: str, root: Path, frames: int, features: int, repeat: int) -> N
     files_original = len(actions) * per_sign * frames
     with tempfile.TemporaryDirectory() as cache_dir:
         settings = [f"data.features_per_frame={features}", f"data.sequence_length={frames}"]
-        cold = load_config(None, settings + ["data.cache=false"], data=str(root))
-        warm = load_config(None, settings + [f"data.cache_dir={cache_dir}"], data=str(root))
-        quick = load_config(None, settings + [f"data.cache_dir={cache_dir}", "data.cache_check=folders"],
+        cold = load_config("base", settings + ["data.cache=false"], data=str(root))
+        warm = load_config("base", settings + [f"data.cache_dir={cache_dir}"], data=str(root))
+        quick = load_config("base", settings + [f"data.cache_dir={cache_dir}", "data.cache_check=folders"],
                             data=str(root))
         dataset = load_dataset(cold.data)  # warm the page cache; also counts the files we read
         load_dataset(warm.data)            # writes the cache
@@ -121,7 +121,7 @@ def main() -> None:
 
 def other_formats(repeat: int) -> None:
     for name, overrides in (("islr_letters", []), ("dgs30_csv", ["data.csv_columns=2:"])):
-        config = load_config(None, ["data.features_per_frame=null", "data.cache=false", *overrides],
+        config = load_config("base", ["data.features_per_frame=null", "data.cache=false", *overrides],
                              data=str(SHARED / name))
         dataset = load_dataset(config.data)
         seconds = best_time(lambda: load_dataset(config.data), repeat)
@@ -136,7 +136,7 @@ import resource, sys
 sys.path.insert(0, {root!r})
 from signtrain.config import load_config
 from signtrain.training.run import train
-config = load_config(None, ["data.features_per_frame=225", "data.sequence_length=30", "train.epochs=1",
+config = load_config("base", ["data.features_per_frame=225", "data.sequence_length=30", "train.epochs=1",
                             "train.tensorboard=false", "model.units=[8]", "model.return_sequences=false",
                             "model.dropout=0.0", "model.l2=0.0", "model.batch_norm=false", "model.unroll=false",
                             "train.batch_size=64", "data.cache_dir={cache}", "data.stream={stream}"],
@@ -158,7 +158,7 @@ def streaming_memory(sequences: int = 12000) -> None:
             (data / f"sign_{s}").mkdir(parents=True)
             for q in range(sequences // 20):
                 np.save(data / f"sign_{s}" / f"{q}.npy", rng.random((30, 225), dtype=np.float32))
-        config = load_config(None, ["data.features_per_frame=225", f"data.cache_dir={tmp}/cache"], data=str(data))
+        config = load_config("base", ["data.features_per_frame=225", f"data.cache_dir={tmp}/cache"], data=str(data))
         load_dataset(config.data)  # build the cache once
         peaks = {}
         for stream in ("false", "true"):

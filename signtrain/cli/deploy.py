@@ -121,11 +121,10 @@ def predict(
     as_stream: bool = Flag("Slide a window over a long recording and emit signs.", "--stream"),
     camera: Optional[str] = typer.Option(None, "--camera", metavar="N|VIDEO", help="Emit signs live from camera N "
                                          "(or from a video played as if it were a camera); Ctrl-C stops."),
-    threshold: float = typer.Option(0.8, "--threshold", min=0.0, max=1.0, metavar="P",
-                                    help="Stream: probability a sign must hold to be emitted."),
-    smooth: int = typer.Option(5, "--smooth", min=1, metavar="N", help="Stream: predictions averaged."),
-    hold: int = typer.Option(3, "--hold", min=1, metavar="N",
-                             help="Stream: steps a sign must stay on top before it is emitted."),
+    threshold: float = typer.Option(0.6, "--threshold", min=0.0, max=1.0, metavar="P",
+                                    help="Stream: probability a sign needs to be said."),
+    hold: int = typer.Option(2, "--hold", min=1, metavar="N",
+                             help="Stream: decisions a new sign must hold inside a long stretch of signing."),
     model_asset: Optional[Path] = ModelAssetOpt,
     as_json: bool = JsonOpt,
 ) -> int:
@@ -134,6 +133,7 @@ def predict(
     from dataclasses import asdict
 
     from signtrain import paths, ui
+    from signtrain.deploy.live import LiveSettings
     from signtrain.deploy.predict import live, read_recording, read_video, stream, top_k
     from signtrain.deploy.predictor import load_predictor
     from signtrain.errors import ConfigError, DataError
@@ -143,6 +143,9 @@ def predict(
         from signtrain.extract import asset
 
         return asset.resolve(model_asset, on_download=ui.print_note)
+
+    def settings(predictor, fps):
+        return LiveSettings.of(predictor.meta, fps, threshold=threshold, hold=hold)
 
     def show_stream(result, source: Optional[str], console) -> None:
         payload = {"frames": result.frames, "steps": result.steps, "fps": result.fps, "sentence": result.sentence,
@@ -161,7 +164,7 @@ def predict(
             console.print(f"following {'camera ' + camera if isinstance(source, int) else camera}: signs "
                           f"appear as they are made (Ctrl-C stops)…", markup=False)
         on_emission = (lambda e: None) if as_json else (lambda e: ui.render_emission(e, console))
-        result = live(predictor, source, bundle(), threshold, smooth, hold, on_emission)
+        result = live(predictor, source, bundle(), lambda fps: settings(predictor, fps), on_emission)
         show_stream(result, None, console)  # its signs are on screen already: the sentence
         return 0
     fps = None
@@ -171,7 +174,7 @@ def predict(
     else:
         frames = read_recording(recording, predictor)
     if as_stream:
-        show_stream(stream(predictor, frames, threshold, smooth, hold, fps), str(recording), console)
+        show_stream(stream(predictor, frames, settings(predictor, fps), fps), str(recording), console)
     else:
         ranked = top_k(predictor, frames, min(top, len(predictor.labels)))
         show(as_json, {"top_k": [{"sign": s, "probability": p} for s, p in ranked]},

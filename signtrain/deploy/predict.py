@@ -1,10 +1,5 @@
-"""Running a model on one recording: top-k signs, or a sign-to-speech style stream over a long one.
-
-The stream slides a window of sequence_length frames over the recording, one
-prediction per frame, averages the last few predictions, and emits a sign when
-the averaged top sign holds above the threshold for a few steps in a row (and
-not again until it has dropped below the threshold or another sign took over).
-"""
+"""Running a model on one recording: top-k signs, or the signs of a long one, said as they come
+(deploy.live: one Recognizer for a recording, a video and a camera)."""
 
 from __future__ import annotations
 
@@ -18,24 +13,10 @@ from signtrain.data.account import refusal_of
 from signtrain.data.assemble import IssueLog, apply_frame_policies, fit_length, resample, vector_length_histogram
 from signtrain.data.dataset import DEFECT_KINDS
 from signtrain.data.mpdata import SequenceEntry, read_entries
+from signtrain.deploy.live import Emission, LiveSettings, Recognizer, recognise
 from signtrain.deploy.predictor import Predictor
 from signtrain.errors import DataError
 from signtrain.layouts import Layout, describe
-
-
-@dataclass
-class Emission:
-    sign: str
-    frame: int          # last frame of the window that emitted it
-    start_frame: int    # first frame of that window
-    probability: float
-    start_s: Optional[float] = None   # seconds into a video, where the frame rate is known
-    end_s: Optional[float] = None
-
-    def timed(self, fps: Optional[float]) -> "Emission":
-        if fps:
-            self.start_s, self.end_s = round(self.start_frame / fps, 3), round((self.frame + 1) / fps, 3)
-        return self
 
 
 @dataclass
@@ -108,41 +89,12 @@ def windows(frames: np.ndarray, length: int) -> np.ndarray:
     return np.ascontiguousarray(view.transpose(0, 2, 1))
 
 
-class Decider:
-    """The emission rule, one prediction at a time: shared by a recording read whole and by a live
-    camera, so both turn the same probabilities into the same signs."""
-
-    def __init__(self, labels: list[str], threshold: float, smooth: int, hold: int) -> None:
-        self.labels, self.threshold, self.smooth, self.hold = labels, threshold, smooth, hold
-        self.recent: list[np.ndarray] = []
-        self.armed, self.streak, self.candidate, self.last = True, 0, -1, -1
-
-    def step(self, probs: np.ndarray, start_frame: int, end_frame: int) -> Optional[Emission]:
-        self.recent = [*self.recent[-(self.smooth - 1):], probs] if self.smooth > 1 else [probs]
-        averaged = np.mean(self.recent, axis=0)
-        best = int(averaged.argmax())
-        if averaged[best] < self.threshold:
-            self.armed, self.streak = True, 0
-            return None
-        self.streak = self.streak + 1 if best == self.candidate else 1
-        self.candidate = best
-        if self.streak >= self.hold and (self.armed or best != self.last):
-            self.armed, self.last = False, best
-            return Emission(self.labels[best], end_frame, start_frame, float(averaged[best]))
-        return None
-
-
-def stream(predictor: Predictor, frames: np.ndarray, threshold: float = 0.8, smooth: int = 5,
-           hold: int = 3, fps: Optional[float] = None) -> StreamResult:
-    T = predictor.sequence_length
-    probs = predictor.predict_proba(windows(frames, T))
-    result = StreamResult(frames=len(frames), steps=len(probs), fps=fps)
-    decider = Decider(predictor.labels, threshold, smooth, hold)
-    for step in range(len(probs)):
-        emission = decider.step(probs[step], step, min(step + T, len(frames)) - 1)
-        if emission:
-            result.emissions.append(emission.timed(fps))
-    return result
+def stream(predictor: Predictor, frames: np.ndarray, settings: LiveSettings,
+           fps: Optional[float] = None) -> StreamResult:
+    """The signs of a long recording, frame by frame as a camera would deliver them."""
+    recognizer = recognise(predictor.predict_proba, predictor.labels, settings, frames)
+    return StreamResult(frames=len(frames), steps=recognizer.decisions, fps=fps,
+                        emissions=[e.timed(fps) for e in recognizer.emissions])
 
 
 def read_video(path: Path, predictor: Predictor, asset: Path, whole: bool = False) -> tuple[np.ndarray, float]:
@@ -171,35 +123,31 @@ def model_layout(predictor: Predictor) -> Layout:
     return layout_for_width(predictor.feature_length)
 
 
-def live(predictor: Predictor, source: Any, asset: Path, threshold: float, smooth: int, hold: int,
+def live(predictor: Predictor, source: Any, asset: Path, settings_for: Callable[[Optional[float]], LiveSettings],
          on_emission: Callable[[Emission], None]) -> StreamResult:
-    """Signs from a camera (a device number) or any video source as it plays: each frame's landmarks
-    join a window of the model's length, the window is predicted, and the Decider emits.  Stops at
-    the end of the source or on Ctrl-C, returning what was said."""
+    """Signs from a camera (a device number) or any video source as it plays: each frame's landmarks go
+    to the same Recognizer as a recording's.  Stops at the end of the source or on Ctrl-C, returning
+    what was said.  settings_for(fps) gives the windowing for the source's frame rate."""
     from signtrain.extract import video
     from signtrain.extract.holistic import Landmarker, quiet, selection
 
-    layout = model_layout(predictor)
-    chosen, T = selection(layout), predictor.sequence_length
-    decider = Decider(predictor.labels, threshold, smooth, hold)
-    window: list[np.ndarray] = []
+    chosen = selection(model_layout(predictor))
+    fps = video.frame_rate(source) if not isinstance(source, int) else None
     stamps: list[int] = []
-    result = StreamResult(frames=0, steps=0)
+
+    def said(emission: Emission) -> None:
+        emission.start_s, emission.end_s = stamps[emission.start_frame] / 1000.0, stamps[-1] / 1000.0
+        on_emission(emission)
+
+    recognizer = Recognizer(predictor.predict_proba, predictor.labels, settings_for(fps), said)
     try:
         with quiet(), Landmarker(asset) as task:
             for index, stamp, rgb in video.frames(source):
                 vector, _ = task.detect(rgb, stamp)
-                window, stamps = [*window[-(T - 1):], vector[chosen]], [*stamps[-(T - 1):], stamp]
-                result.frames = index + 1
-                if len(window) < T:
-                    continue
-                probs = predictor.predict_proba(np.stack(window)[None])[0]
-                result.steps += 1
-                emission = decider.step(probs, index - T + 1, index)
-                if emission:
-                    emission.start_s, emission.end_s = stamps[0] / 1000.0, stamp / 1000.0
-                    result.emissions.append(emission)
-                    on_emission(emission)
+                stamps.append(stamp)
+                recognizer.push(vector[chosen])
+            recognizer.finish()
     except KeyboardInterrupt:
         pass
-    return result
+    return StreamResult(frames=recognizer.frames, steps=recognizer.decisions, fps=fps,
+                        emissions=recognizer.emissions)

@@ -90,6 +90,7 @@ class RunMetadata:
     train_sequences: int = 0
     val_sequences: int = 0
     init: Optional[dict] = None                    # the model it was fine-tuned from
+    live: Optional[dict] = None                    # what its recordings were like: deploy.live.calibrate
     raw: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -111,6 +112,7 @@ class RunMetadata:
             "files": self.files,
             **({"init": self.init} if self.init is not None else {}),
             **({"extraction": self.extraction} if self.extraction else {}),
+            **({"live": self.live} if self.live else {}),
         }
 
 
@@ -187,7 +189,7 @@ def load(model_path: Path) -> RunMetadata:
         data_sequences=_whole(data.get("sequences")), data_account=_mapping(data, "account"),
         split_seed=_whole(split.get("seed")), train_sequences=_whole(split.get("train")),
         val_sequences=_whole(split.get("val")), init=raw.get("init") if isinstance(raw.get("init"), dict) else None,
-        raw=raw)
+        live=raw.get("live") if isinstance(raw.get("live"), dict) else None, raw=raw)
 
 
 def _mapping(raw: dict, key: str) -> dict:

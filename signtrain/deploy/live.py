@@ -1,0 +1,188 @@
+"""Continuous recognition: a stream of landmark frames in, each sign said once, nothing while the
+signer rests.  One implementation for a recording read whole, a video and a camera.
+
+A window shown to the model looks like what training showed it: the last `span` raw frames (a
+training recording's typical length, scaled to this stream's frame rate), brought to the model's
+length exactly as training did (resampled, or padded/cut).  Frames before the stream began or
+after it ended are the edge frame held still (lead-in, lead-out), so the first and last signs
+get whole windows.
+
+"No sign" is an outcome: a signer who rests does not move.  Each frame's movement (mean absolute
+change of its values; a part appearing or vanishing moves too) is compared with a threshold
+calibrated on the training recordings; a sign is a stretch of movement, and it ends after `gap`
+still frames.  At its end the window ending there is classified once: the top sign is said when
+its probability reaches `threshold`.  A stretch longer than a recording (signs joined without a
+pause) is also classified as it goes, every `stride` frames, and a new top sign that holds for
+`hold` decisions is said.  A still stretch says nothing; a sign signed twice with a pause between
+is two stretches, said twice.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from signtrain.data.assemble import fit_length, resample
+
+DEFAULT_FPS = 30.0        # where the frame rate is not known
+DEFAULT_MOTION = 0.002    # per-frame movement of a still signer, for models that did not record theirs
+GAP_SECONDS = 0.15        # stillness that ends a sign
+MIN_MOVING = 2            # frames of movement below which a stretch is a twitch, not a sign
+
+
+@dataclass
+class Emission:
+    sign: str
+    frame: int          # the frame at which it was said (its decision)
+    start_frame: int    # first frame of the window that decided it
+    probability: float
+    start_s: Optional[float] = None   # seconds into the stream, where the frame rate is known
+    end_s: Optional[float] = None
+
+    def timed(self, fps: Optional[float]) -> "Emission":
+        if fps:
+            self.start_s, self.end_s = round(self.start_frame / fps, 3), round((self.frame + 1) / fps, 3)
+        return self
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """The windowing and decision settings of a stream: the same for a recording, a video, a camera
+    (and the browser page, which reads them as JSON)."""
+
+    span: int            # raw frames one window covers
+    length: int          # frames the model reads
+    resample: bool       # how a window is brought to `length` (as training did)
+    truncate: str
+    motion: float        # per-frame movement above which the signer moves
+    gap: int             # still frames that end a sign
+    stride: int          # frames between decisions inside a long stretch of movement
+    threshold: float     # probability a sign needs to be said
+    hold: int            # decisions a new sign must hold inside a long stretch
+
+    @classmethod
+    def of(cls, meta, fps: Optional[float] = None, threshold: float = 0.6, hold: int = 2) -> "LiveSettings":
+        """From a model's metadata (what its training recordings were like), for a stream at `fps`."""
+        live = meta.live or {}
+        trained_fps = float(live.get("fps") or DEFAULT_FPS)
+        rate = float(fps or trained_fps) / trained_fps
+        span = max(2, round(float(live.get("recording_frames") or meta.sequence_length) * rate))
+        data = meta.config.data
+        return cls(span=span, length=meta.sequence_length, resample=bool(data.resample), truncate=data.truncate,
+                   motion=float(live.get("motion") or DEFAULT_MOTION),
+                   gap=max(2, round(GAP_SECONDS * float(fps or trained_fps))), stride=max(1, span // 4),
+                   threshold=threshold, hold=hold)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def movement(previous: np.ndarray, frame: np.ndarray) -> float:
+    return float(np.mean(np.abs(frame - previous)))
+
+
+def calibrate(recordings: list[np.ndarray]) -> dict:
+    """What a run records for live use: its recordings' typical length (raw frames) and the movement
+    of a signer who moves (a quarter of the median per-frame movement while signing is taken as
+    still)."""
+    lengths = [len(r) for r in recordings if len(r)]
+    moves = [np.mean(np.abs(np.diff(r, axis=0)), axis=1) for r in recordings if len(r) > 1]
+    flat = np.concatenate(moves) if moves else np.zeros(0)
+    flat = flat[flat > 0]
+    return {"recording_frames": int(np.median(lengths)) if lengths else None,
+            "motion": float(0.25 * np.median(flat)) if len(flat) else None}
+
+
+class Recognizer:
+    """push(frame) -> the signs said at that frame; finish() -> those said when the stream ends."""
+
+    def __init__(self, predict: Callable[[np.ndarray], np.ndarray], labels: list[str], settings: LiveSettings,
+                 on_emission: Optional[Callable[[Emission], None]] = None) -> None:
+        self.predict, self.labels, self.s = predict, labels, settings
+        self.on_emission = on_emission
+        self.recent: deque = deque(maxlen=settings.span)
+        self.frames = 0            # frames pushed
+        self.decisions = 0         # windows classified
+        self.emissions: list[Emission] = []
+        self._first: Optional[np.ndarray] = None
+        self._active, self._start, self._moving, self._still = False, 0, 0, 0
+        self._said: Optional[int] = None     # the sign said in the current stretch
+        self._run, self._run_label = 0, -1
+
+    # ------------------------------------------------------------ the stream
+    def push(self, frame: np.ndarray) -> list[Emission]:
+        frame = np.asarray(frame, dtype=np.float32)
+        if self._first is None:
+            self._first = frame
+        moved = movement(self.recent[-1], frame) > self.s.motion if self.recent else False
+        self.recent.append(frame)
+        t, self.frames = self.frames, self.frames + 1
+        said: list[Emission] = []
+        if moved:
+            if not self._active:
+                self._active, self._start, self._moving, self._said = True, t, 0, None
+                self._run, self._run_label = 0, -1
+            self._moving += 1
+            self._still = 0
+            if t - self._start >= self.s.span and (t - self._start) % self.s.stride == 0:
+                said += self._decide(t, final=False)
+        elif self._active:
+            self._still += 1
+            if self._still >= self.s.gap:
+                said += self._decide(t, final=True)
+        return said
+
+    def finish(self) -> list[Emission]:
+        """Lead-out: a stretch still open when the stream ends is decided on a window whose missing
+        future frames are the last frame held still."""
+        if not self._active or not self.recent:
+            return []
+        for _ in range(self.s.gap - self._still):
+            self.recent.append(self.recent[-1])
+        return self._decide(self.frames - 1, final=True)
+
+    # ------------------------------------------------------------ deciding
+    def window(self) -> np.ndarray:
+        """The last `span` frames (lead-in: the first frame held still before them), at the model's length."""
+        frames = np.stack(self.recent)
+        if len(frames) < self.s.span:
+            frames = np.concatenate([np.repeat(self._first[None], self.s.span - len(frames), axis=0), frames])
+        if self.s.resample:
+            return resample(frames, self.s.length)
+        return fit_length(frames, self.s.length, self.s.truncate)[0]
+
+    def _decide(self, t: int, final: bool) -> list[Emission]:
+        if final:
+            self._active = False
+            if self._moving < MIN_MOVING:
+                return []
+        probs = self.predict(self.window()[None])[0]
+        self.decisions += 1
+        best = int(np.argmax(probs))
+        if probs[best] < self.s.threshold or best == self._said:
+            self._run, self._run_label = 0, -1
+            return []
+        if not final:  # inside a long stretch: a new sign must hold a few decisions
+            self._run = self._run + 1 if best == self._run_label else 1
+            self._run_label = best
+            if self._run < self.s.hold:
+                return []
+        self._said = best
+        emission = Emission(self.labels[best], t, max(0, t - self.s.span + 1), float(probs[best]))
+        self.emissions.append(emission)
+        if self.on_emission:
+            self.on_emission(emission)
+        return [emission]
+
+
+def recognise(predict: Callable[[np.ndarray], np.ndarray], labels: list[str], settings: LiveSettings,
+              frames: np.ndarray) -> Recognizer:
+    """A whole recording through a Recognizer, frame by frame as a camera would deliver it."""
+    recognizer = Recognizer(predict, labels, settings)
+    for frame in frames:
+        recognizer.push(frame)
+    recognizer.finish()
+    return recognizer

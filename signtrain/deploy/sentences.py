@@ -1,0 +1,215 @@
+"""Signing as people sign, measured: sentences built from a run's held-out recordings (never trained
+on), streamed through the live path, scored as a user would judge them.
+
+A sentence is 3-5 recordings in a row with a pause between them - the signer holding still (the
+edge frame repeated), nothing detected (all-zero frames), or no pause at all - after a short rest,
+and followed by a 3 s rest.  Some sentences repeat a sign on purpose (the same sign twice with a
+pause between).  Reported per pause kind and length: word error rate (edit distance / words),
+sentence accuracy, repeated signs, missed signs, false emissions during the final rest, and the
+delay from a sign's last frame to its emission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from signtrain.deploy.live import DEFAULT_FPS, Emission, LiveSettings, recognise
+
+PAUSE_SECONDS = (0.2, 0.5, 1.0, 1.5)
+KINDS = ("still", "nothing", "none")
+REST_SECONDS = 3.0
+LEAD_SECONDS = 0.5
+
+
+@dataclass
+class Sentence:
+    frames: np.ndarray
+    words: list[str]
+    ends: list[int]          # the last frame of each sign
+    rest_from: int           # the final rest starts here
+    repeat: bool = False     # holds a sign signed twice on purpose
+
+
+def _pause(edge: np.ndarray, frames: int, kind: str) -> np.ndarray:
+    if kind == "nothing":
+        return np.zeros((frames, len(edge)), np.float32)
+    return np.repeat(edge[None], frames, axis=0)
+
+
+def build(recordings: list[tuple[str, np.ndarray]], rng: np.random.Generator, pause: int, kind: str,
+          repeat: bool = False, fps: float = DEFAULT_FPS) -> Sentence:
+    """One sentence of 3-5 recordings (drawn without replacement; with repeat, one sign's recording
+    drawn twice in a row)."""
+    n = int(rng.integers(3, 6))
+    picks = list(rng.choice(len(recordings), size=min(n, len(recordings)), replace=False))
+    if repeat:
+        at = int(rng.integers(0, len(picks)))
+        same = [i for i, (word, _) in enumerate(recordings) if word == recordings[picks[at]][0] and i != picks[at]]
+        picks.insert(at + 1, int(rng.choice(same)) if same else picks[at])
+    parts, words, ends, length = [], [], [], 0
+    still_kind = "still" if kind == "none" else kind
+    first = recordings[picks[0]][1]
+    parts.append(_pause(first[0], round(LEAD_SECONDS * fps), still_kind))
+    length += len(parts[-1])
+    for k, i in enumerate(picks):
+        word, frames = recordings[i]
+        if k and kind != "none":
+            parts.append(_pause(parts[-1][-1] if kind == "still" else frames[0], pause, kind))
+            length += pause
+        parts.append(np.asarray(frames, np.float32))
+        length += len(frames)
+        words.append(word)
+        ends.append(length - 1)
+    parts.append(_pause(parts[-1][-1], round(REST_SECONDS * fps), still_kind))
+    return Sentence(np.concatenate(parts), words, ends, ends[-1] + 1, repeat)
+
+
+def align(reference: list[str], said: list[str]) -> list[tuple[Optional[int], Optional[int]]]:
+    """Levenshtein alignment: (reference index or None, said index or None) pairs, in order."""
+    n, m = len(reference), len(said)
+    cost = np.zeros((n + 1, m + 1), np.int64)
+    cost[:, 0], cost[0, :] = np.arange(n + 1), np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1,
+                             cost[i - 1, j - 1] + (reference[i - 1] != said[j - 1]))
+    pairs, i, j = [], n, m
+    while i or j:
+        if i and j and cost[i, j] == cost[i - 1, j - 1] + (reference[i - 1] != said[j - 1]):
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif i and cost[i, j] == cost[i - 1, j] + 1:
+            pairs.append((i - 1, None))
+            i -= 1
+        else:
+            pairs.append((None, j - 1))
+            j -= 1
+    return pairs[::-1]
+
+
+@dataclass
+class Row:
+    kind: str
+    pause_s: float
+    sentences: int
+    words: int
+    errors: int = 0
+    correct_sentences: int = 0
+    repeated: int = 0          # a sign said again right after itself (not signed twice)
+    missed: int = 0
+    rest_emissions: int = 0    # sentences with any emission during the final 3 s rest
+    repeats_asked: int = 0     # signs signed twice on purpose ...
+    repeats_said: int = 0      # ... and said twice
+    delays: list[float] = field(default_factory=list)
+
+    @property
+    def wer(self) -> float:
+        return self.errors / max(self.words, 1)
+
+    def to_dict(self) -> dict:
+        delays = np.asarray(self.delays) if self.delays else np.zeros(1)
+        return {**{k: v for k, v in asdict(self).items() if k != "delays"}, "wer": round(self.wer, 4),
+                "sentence_accuracy": round(self.correct_sentences / max(self.sentences, 1), 4),
+                "rest_clean": round(1 - self.rest_emissions / max(self.sentences, 1), 4),
+                "delay_median_s": round(float(np.median(delays)), 3), "delay_max_s": round(float(delays.max()), 3)}
+
+
+def score(row: Row, sentence: Sentence, emissions: list[Emission], fps: float) -> None:
+    said = [e for e in emissions if e.frame < sentence.rest_from + round(0.5 * fps)]
+    words = [e.sign for e in said]
+    row.sentences += 1
+    row.words += len(sentence.words)
+    pairs = align(sentence.words, words)
+    errors = sum(1 for r, s in pairs if r is None or s is None or sentence.words[r] != words[s])
+    row.errors += errors
+    row.correct_sentences += errors == 0
+    row.missed += sum(1 for r, s in pairs if s is None)
+    row.repeated += sum(1 for r, s in pairs if r is None and s > 0 and words[s] == words[s - 1])
+    row.rest_emissions += len(emissions) > len(said)
+    for r, s in pairs:
+        if r is not None and s is not None and sentence.words[r] == words[s]:
+            row.delays.append((said[s].frame - sentence.ends[r]) / fps)
+    if sentence.repeat:
+        doubles = [k for k in range(1, len(sentence.words)) if sentence.words[k] == sentence.words[k - 1]]
+        row.repeats_asked += len(doubles)
+        row.repeats_said += sum(1 for k in doubles
+                                if any(r == k and s is not None and words[s] == sentence.words[k] for r, s in pairs)
+                                and any(r == k - 1 and s is not None and words[s] == sentence.words[k]
+                                        for r, s in pairs))
+
+
+@dataclass
+class SentenceReport:
+    model: str
+    recordings: int
+    fps: float
+    settings: dict
+    rows: list[Row]
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "recordings": self.recordings, "fps": self.fps, "settings": self.settings,
+                "rows": [r.to_dict() for r in self.rows]}
+
+
+Decode = Callable[[np.ndarray], list[Emission]]
+
+
+def evaluate(decode: Decode, recordings: list[tuple[str, np.ndarray]], fps: float = DEFAULT_FPS,
+             sentences: int = 20, seed: int = 0, kinds: tuple[str, ...] = KINDS,
+             pauses: tuple[float, ...] = PAUSE_SECONDS) -> list[Row]:
+    """Each (kind, pause) row on the same seeded sentences; a quarter of them repeat a sign."""
+    rows = []
+    for kind in kinds:
+        for pause_s in (pauses if kind != "none" else (0.0,)):
+            rng = np.random.default_rng(seed)
+            row = Row(kind, pause_s, 0, 0)
+            for k in range(sentences):
+                sentence = build(recordings, rng, round(pause_s * fps), kind, repeat=k % 4 == 3, fps=fps)
+                score(row, sentence, decode(sentence.frames), fps)
+            rows.append(row)
+    return rows
+
+
+def held_out_recordings(meta, limit: int = 400) -> list[tuple[str, np.ndarray]]:
+    """The run's held-out recordings (test split; validation where there is none) at their own length,
+    through the readers and data.* policies it trained with."""
+    from signtrain.config import replace
+    from signtrain.data import usable_sequences
+    from signtrain.errors import DataError
+
+    if not meta.data_path or not Path(meta.data_path).exists():
+        raise DataError(f"the training data {meta.data_path or '(not recorded)'} is gone: sentences are built from "
+                        f"the run's held-out recordings")
+    wanted = set(meta.test_sources or meta.val_sources)
+    if not wanted:
+        raise DataError(f"{meta.path}: the run held out no recordings (split.test_fraction was 0): no sentence can "
+                        f"be built from recordings it never trained on")
+    config = replace(meta.config, data={"path": meta.data_path})
+    tree, sequences, _ = usable_sequences(config.data)
+    root = Path(meta.data_path)
+    out = []
+    for sign, source, frames in sequences:
+        rel = Path(source).relative_to(root).as_posix() if Path(source).is_absolute() else source
+        if rel in wanted:
+            out.append((tree.labels[sign], frames))
+    if len(out) < 3:
+        raise DataError(f"{meta.path}: only {len(out)} held-out recordings readable; a sentence needs 3")
+    return out[:limit]
+
+
+def evaluate_model(predictor, sentences: int = 20, seed: int = 0,
+                   settings: Optional[LiveSettings] = None) -> SentenceReport:
+    """`signtrain evaluate MODEL --sentences`: the live path on sentences of held-out recordings."""
+    recordings = held_out_recordings(predictor.meta)
+    fps = float((predictor.meta.live or {}).get("fps") or DEFAULT_FPS)
+    settings = settings or LiveSettings.of(predictor.meta, fps)
+
+    def decode(frames: np.ndarray) -> list[Emission]:
+        return recognise(predictor.predict_proba, predictor.labels, settings, frames).emissions
+
+    rows = evaluate(decode, recordings, fps, sentences, seed)
+    return SentenceReport(str(predictor.path), len(recordings), fps, settings.to_dict(), rows)
