@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := demo
 
-.PHONY: demo test venv clean
+.PHONY: demo test venv clean speech-engine
 
 venv: $(VENV)/.installed
 
@@ -25,9 +25,15 @@ demo: venv
 	cd $(DEMO) && ../$(BIN)/signtrain export models/lstm_model.h5 --format tflite
 	cd $(DEMO) && ../$(BIN)/signtrain predict models/export/lstm_model.tflite MP_Data/hello/0
 
-test: venv
+test: venv speech-engine
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
+
+# The speech tests need the espeak-ng engine: installed where this machine can (root with apt-get, as CI).
+speech-engine:
+	@command -v espeak-ng >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; } || \
+		echo "note: espeak-ng is not installed and cannot be installed here; the speech tests will say so"
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache

@@ -132,28 +132,38 @@ def test_predict_top_k_on_a_folder_and_a_npy(trained, tmp_path):
 
 
 class _Scripted:
-    """A predictor whose window probabilities are given: sign 0 on steps 0-9, nothing clear, sign 1 after."""
+    """A predictor that reads a window's sign from value 0 of its moving frames (1 = hello, 2 = thanks)."""
 
     labels = ["hello", "thanks"]
-    sequence_length = 4
 
     def predict_proba(self, X):
-        steps = len(X)
-        probs = np.full((steps, 2), 0.5)
-        probs[:10] = [0.95, 0.05]
-        probs[16:] = [0.1, 0.9]
-        return probs
+        out = []
+        for window in X:
+            moving = np.abs(np.diff(window, axis=0)).sum(axis=1) > 0
+            sign = int(round(window[1:][moving, 0].mean())) - 1 if moving.any() else 0
+            out.append([0.95, 0.05] if sign == 0 else [0.1, 0.9])
+        return np.array(out)
 
 
-def test_stream_emits_each_held_sign_once_with_frame_positions():
-    frames = np.ones((30, 3))
-    assert windows(frames, 4).shape == (27, 4, 3)
-    result = stream(_Scripted(), frames, threshold=0.8, smooth=1, hold=3)
+def test_stream_says_each_sign_once_with_frame_positions():
+    from signtrain.deploy.live import LiveSettings
+
+    def signing(sign, n=8):
+        frames = np.zeros((n, 3))
+        frames[:, 0], frames[:, 1] = sign, np.linspace(0, 1, n)
+        return frames
+
+    frames = np.concatenate([signing(1), np.repeat(signing(1)[-1:], 10, axis=0), signing(2),
+                             np.repeat(signing(2)[-1:], 10, axis=0)])
+    assert windows(frames, 4).shape == (33, 4, 3)
+    settings = LiveSettings(span=8, length=4, resample=True, truncate="keep_start", motion=1e-3, gap=3, stride=2,
+                            threshold=0.8, hold=2)
+    result = stream(_Scripted(), frames, settings, fps=10.0)
     assert result.sentence == "hello thanks"
     first, second = result.emissions
-    assert (first.start_frame, first.frame) == (2, 5) and (second.start_frame, second.frame) == (18, 21)
-    assert first.probability == pytest.approx(0.95)
-    assert stream(_Scripted(), frames, threshold=0.99).emissions == []
+    assert (first.start_frame, first.frame) == (3, 10) and (second.start_frame, second.frame) == (21, 28)
+    assert first.probability == pytest.approx(0.95) and first.end_s == pytest.approx(1.1)
+    assert stream(_Scripted(), frames, LiveSettings(**{**settings.to_dict(), "threshold": 0.99})).emissions == []
 
 
 @pytest.mark.parametrize("kind, extra", [

@@ -124,7 +124,8 @@ def extract(
     model_asset: Optional[Path] = ModelAssetOpt,
     as_json: bool = JsonOpt,
 ) -> int:
-    """Extract MediaPipe Holistic landmarks from videos into an MP_Data tree (needs the extra: pip install 'signtrain[extract]')."""
+    """Extract MediaPipe Holistic landmarks from videos into an MP_Data tree (needs the extra:
+    pip install 'signtrain[extract]')."""
     import os
 
     from signtrain import ui

@@ -42,8 +42,10 @@ def info(
 
 
 
-@app.command(epilog=examples("signtrain evaluate models/lstm_model.h5", "signtrain evaluate models/lstm_model.h5 "
-                             "--split val", "signtrain evaluate models/lstm_model.h5 --data OTHER_TREE --normalize",
+@app.command(epilog=examples("signtrain evaluate models/lstm_model.h5",
+                             "signtrain evaluate models/lstm_model.h5 --sentences",
+                             "signtrain evaluate models/lstm_model.h5 --split val",
+                             "signtrain evaluate models/lstm_model.h5 --data OTHER_TREE --normalize",
                              "signtrain evaluate models/lstm_model.h5 --json"))
 @command("evaluate")
 def evaluate(
@@ -56,13 +58,28 @@ def evaluate(
                                           "per_sign.csv and confusion_matrix.png (default: evaluation/ in the run)."),
     normalize: bool = Flag("Show the confusion matrix as row shares.", "--normalize"),
     no_cache: bool = NoCacheOpt,
+    sentences: bool = Flag("Judge the live path on sentences: 3-5 held-out recordings in a row with pauses "
+                           "(still, nothing detected, none) of 0.2-1.5 s: word error rate, missed and repeated "
+                           "signs, emissions during a 3 s rest, delay.", "--sentences"),
 ) -> int:
-    """Evaluate a trained model: accuracy, per-sign precision/recall/F1, confusion matrix, throughput."""
+    """Evaluate a trained model: accuracy, per-sign precision/recall/F1, confusion matrix, throughput; or,
+    with --sentences, how it does live."""
     from signtrain import ui
     from signtrain.deploy.evaluate import default_output, write_report
     from signtrain.deploy.evaluate import evaluate as run_evaluation
 
     console = ui.make_console(stderr=as_json)
+    if sentences:
+        from signtrain.deploy.predictor import load_predictor
+        from signtrain.deploy.sentences import evaluate_model
+
+        with ui.Phases(console) as phases:
+            phases("loading the model")
+            predictor = load_predictor(model)
+            phases("streaming sentences of held-out recordings through the live path")
+            found = evaluate_model(predictor)
+        show(as_json, found, lambda: ui.render_sentence_report(found, console))
+        return 0
     with ui.Phases(console) as phases:
         report = run_evaluation(model, data, split.value if split else None, use_cache=not no_cache,
                                 listener=phases)
@@ -80,7 +97,8 @@ def evaluate(
 def export(
     model: Path = typer.Argument(..., metavar="MODEL", help="Trained model (.h5 or .keras) with its .meta.json "
                                  "beside it."),
-    formats: List[Format] = typer.Option(["tflite"], "--format", "-f", metavar=f"[{'|'.join((*EXPORT_FORMATS, 'all'))}]",
+    formats: List[Format] = typer.Option(["tflite"], "--format", "-f",
+                                         metavar=f"[{'|'.join((*EXPORT_FORMATS, 'all'))}]",
                                          help="Format to write (repeatable; all = every one)."),
     quantize: Quantize = typer.Option("none", "--quantize", help=f"Quantisation ({QUANTIZE_FORMATS} only)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="Folder for the exported files "
@@ -109,7 +127,8 @@ def export(
                              "signtrain predict models/lstm_model.h5 recording.npy --json",
                              "signtrain predict models/export/lstm_model.tflite clip.mp4",
                              "signtrain predict models/export/lstm_model.tflite talk.mp4 --stream --threshold 0.8",
-                             "signtrain predict models/export/lstm_model.tflite --camera 0"))
+                             "signtrain predict models/export/lstm_model.tflite --camera 0 --speak",
+                             "signtrain predict models/lstm_model.h5 sentence.npy --stream --speak-to sentence.wav"))
 @command("predict")
 def predict(
     model: Path = typer.Argument(..., metavar="MODEL", help="Trained or exported model (.h5, .keras, .tflite, "
@@ -121,15 +140,19 @@ def predict(
     as_stream: bool = Flag("Slide a window over a long recording and emit signs.", "--stream"),
     camera: Optional[str] = typer.Option(None, "--camera", metavar="N|VIDEO", help="Emit signs live from camera N "
                                          "(or from a video played as if it were a camera); Ctrl-C stops."),
-    threshold: float = typer.Option(0.6, "--threshold", min=0.0, max=1.0, metavar="P",
+    threshold: float = typer.Option(0.3, "--threshold", min=0.0, max=1.0, metavar="P",
                                     help="Stream: probability a sign needs to be said."),
     hold: int = typer.Option(2, "--hold", min=1, metavar="N",
                              help="Stream: decisions a new sign must hold inside a long stretch of signing."),
     model_asset: Optional[Path] = ModelAssetOpt,
     as_json: bool = JsonOpt,
+    speak: bool = Flag("Say each sign aloud as it is recognised (offline; needs signtrain[speech] and espeak-ng).",
+                       "--speak"),
+    speak_to: Optional[Path] = typer.Option(None, "--speak-to", metavar="FILE.wav",
+                                            help="Write the spoken sentence to a WAV file."),
 ) -> int:
     """Predict the sign of one recording or video, stream a long one into a sentence of signs, or
-    follow a camera live."""
+    follow a camera live; --speak says the signs."""
     from dataclasses import asdict
 
     from signtrain import paths, ui
@@ -153,6 +176,20 @@ def predict(
         show(as_json, payload, lambda: ui.render_sentence(result, console) if source is None
              else ui.render_stream(source, result, threshold, console))
 
+    def voice(predictor):
+        """The callback that says one sign (None without --speak), and the words of the run's config."""
+        from signtrain.deploy import speech
+
+        words = speech.mapping(predictor.meta.config.speech.words)
+        speaker = speech.Speaker() if speak else None
+        return (lambda sign: speaker.say(speech.spoken(sign, words))) if speaker else None, words
+
+    def spoken_to(signs: list[str], words: dict) -> None:
+        if speak_to is not None:
+            from signtrain.deploy import speech
+
+            speech.write_wav([speech.spoken(s, words) for s in signs], speak_to)
+
     if (recording is None) == (camera is None):
         raise ConfigError("give a RECORDING (a .npy, a sequence folder or a video) or --camera N, not both "
                           "and not neither")
@@ -163,9 +200,17 @@ def predict(
         if not as_json:
             console.print(f"following {'camera ' + camera if isinstance(source, int) else camera}: signs "
                           f"appear as they are made (Ctrl-C stops)…", markup=False)
-        on_emission = (lambda e: None) if as_json else (lambda e: ui.render_emission(e, console))
+        say, words = voice(predictor)
+
+        def on_emission(e) -> None:
+            if not as_json:
+                ui.render_emission(e, console)
+            if say:
+                say(e.sign)
+
         result = live(predictor, source, bundle(), lambda fps: settings(predictor, fps), on_emission)
         show_stream(result, None, console)  # its signs are on screen already: the sentence
+        spoken_to([e.sign for e in result.emissions], words)
         return 0
     fps = None
     paths.readable(recording, "RECORDING", DataError, "give a .npy file, an MP_Data sequence folder or a video")
@@ -173,10 +218,17 @@ def predict(
         frames, fps = read_video(recording, predictor, bundle(), whole=as_stream)
     else:
         frames = read_recording(recording, predictor)
+    say, words = voice(predictor)
     if as_stream:
-        show_stream(stream(predictor, frames, settings(predictor, fps), fps), str(recording), console)
+        result = stream(predictor, frames, settings(predictor, fps), fps)
+        show_stream(result, str(recording), console)
+        signs = [e.sign for e in result.emissions]
     else:
         ranked = top_k(predictor, frames, min(top, len(predictor.labels)))
         show(as_json, {"top_k": [{"sign": s, "probability": p} for s, p in ranked]},
              lambda: ui.render_prediction(str(recording), ranked, console))
+        signs = [ranked[0][0]]
+    for sign in signs if say else []:
+        say(sign)
+    spoken_to(signs, words)
     return 0

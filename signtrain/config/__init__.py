@@ -38,7 +38,8 @@ from signtrain.config.yamlio import (
                                       to_yaml,
 )
 
-__all__ = ["AugmentConfig", "Config", "DataConfig", "DEFAULT_RECIPE", "KeyInfo", "ModelConfig", "OutputConfig",
-           "PreprocessConfig", "RECIPES", "SplitConfig", "TrainConfig", "all_keys", "build_config", "choices_of",
-           "describe_keys", "load_config", "parse_override", "parse_yaml_value", "per_layer", "read_yaml",
-           "recipe_path", "replace", "resolve_config_path", "to_yaml"]
+__all__ = ["AugmentConfig", "Config", "DataConfig", "DEFAULT_RECIPE", "KeyInfo", "ModelConfig",
+           "OutputConfig", "PreprocessConfig", "RECIPES", "SpeechConfig", "SplitConfig", "TrainConfig",
+           "all_keys", "build_config", "choices_of", "describe_keys", "load_config", "parse_override",
+           "parse_yaml_value", "per_layer", "read_yaml", "recipe_path", "replace", "resolve_config_path",
+           "to_yaml"]

@@ -182,8 +182,9 @@ def _build_section(name: str, cls: type, raw: Any, source: str) -> Any:
 def _check_model(model: ModelConfig, source: str) -> None:
     n = len(model.units)
     if n == 0:
-        raise ConfigError(f"{source}: model.units must list at least one entry ({registry.MODEL_KINDS[model.kind].units} "
-                          f"for model.kind {model.kind}), e.g. [128, 64, 32]")
+        meaning = registry.MODEL_KINDS[model.kind].units
+        raise ConfigError(f"{source}: model.units must list at least one entry ({meaning} for model.kind "
+                          f"{model.kind}), e.g. [128, 64, 32]")
     for key in ("return_sequences", "dropout", "l2", "batch_norm"):
         value = getattr(model, key)
         if isinstance(value, tuple) and len(value) != n:
@@ -240,6 +241,10 @@ def build_config(tree: dict[str, Any], source: str = "config") -> Config:
         twice = sorted({s for s in config.data.signs if config.data.signs.count(s) > 1})
         raise ConfigError(f"{source}: data.signs lists {', '.join(twice)} more than once; list each sign once")
     _check_output_names(config.output, source)
+    for entry in config.speech.words:
+        if "=" not in entry or not entry.split("=", 1)[0].strip():
+            raise ConfigError(f"{source}: speech.words entry {entry!r} is not sign=text; write e.g. "
+                              f"'iloveyou=I love you'")
     if config.data.csv_columns is not None and not _COLUMNS.match(config.data.csv_columns.strip()):
         raise ConfigError(f"{source}: data.csv_columns = {config.data.csv_columns!r} is not start:stop; write e.g. "
                           f"'2:' (drop two leading values), ':128' or '2:128'")

@@ -170,6 +170,12 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class SpeechConfig:
+    words: tuple[str, ...] = _opt([], "what predict --speak says for a sign, as sign=text, e.g. "
+                                      "['iloveyou=I love you']; other signs are said as their names")
+
+
+@dataclass(frozen=True)
 class Config:
     data: DataConfig = DataConfig()
     split: SplitConfig = SplitConfig()
@@ -178,6 +184,7 @@ class Config:
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     output: OutputConfig = OutputConfig()
+    speech: SpeechConfig = SpeechConfig()
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))

@@ -64,7 +64,7 @@ class LiveSettings:
     hold: int            # decisions a new sign must hold inside a long stretch
 
     @classmethod
-    def of(cls, meta, fps: Optional[float] = None, threshold: float = 0.6, hold: int = 2) -> "LiveSettings":
+    def of(cls, meta, fps: Optional[float] = None, threshold: float = 0.3, hold: int = 2) -> "LiveSettings":
         """From a model's metadata (what its training recordings were like), for a stream at `fps`."""
         live = meta.live or {}
         trained_fps = float(live.get("fps") or DEFAULT_FPS)
@@ -103,7 +103,7 @@ class Recognizer:
                  on_emission: Optional[Callable[[Emission], None]] = None) -> None:
         self.predict, self.labels, self.s = predict, labels, settings
         self.on_emission = on_emission
-        self.recent: deque = deque(maxlen=settings.span)
+        self.recent: deque = deque(maxlen=settings.span + settings.gap + 1)
         self.frames = 0            # frames pushed
         self.decisions = 0         # windows classified
         self.emissions: list[Emission] = []
@@ -142,12 +142,15 @@ class Recognizer:
             return []
         for _ in range(self.s.gap - self._still):
             self.recent.append(self.recent[-1])
+            self._still += 1
         return self._decide(self.frames - 1, final=True)
 
     # ------------------------------------------------------------ deciding
-    def window(self) -> np.ndarray:
-        """The last `span` frames (lead-in: the first frame held still before them), at the model's length."""
+    def window(self, skip: int = 0) -> np.ndarray:
+        """`span` frames ending `skip` frames back (lead-in: the first frame held still before them), at the
+        model's length."""
         frames = np.stack(self.recent)
+        frames = frames[:len(frames) - skip][-self.s.span:]
         if len(frames) < self.s.span:
             frames = np.concatenate([np.repeat(self._first[None], self.s.span - len(frames), axis=0), frames])
         if self.s.resample:
@@ -159,7 +162,11 @@ class Recognizer:
             self._active = False
             if self._moving < MIN_MOVING:
                 return []
-        probs = self.predict(self.window()[None])[0]
+        # a stretch that has ended is seen as training saw a recording: centred in its window, with as much
+        # of the stillness after it as fits, so the window does not cut off the sign's beginning
+        length = t - self._start + 1 - self._still
+        skip = self._still - min(self._still, max(0, (self.s.span - length) // 2)) if final else 0
+        probs = self.predict(self.window(skip)[None])[0]
         self.decisions += 1
         best = int(np.argmax(probs))
         if probs[best] < self.s.threshold or best == self._said:

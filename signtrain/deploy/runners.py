@@ -1,6 +1,6 @@
 """Running a model file in its own runtime (each format's module opens its own, see
-signtrain.registry), below both export (parity checks) and predict.  TFLite runs in LiteRT and ONNX in onnxruntime, neither of which needs
-TensorFlow; only Keras and SavedModel files import it."""
+signtrain.registry), below both export (parity checks) and predict.  TFLite runs in LiteRT and
+ONNX in onnxruntime, neither of which needs TensorFlow; only Keras and SavedModel files import it."""
 
 from __future__ import annotations
 

@@ -128,7 +128,7 @@ def score(row: Row, sentence: Sentence, emissions: list[Emission], fps: float) -
     row.errors += errors
     row.correct_sentences += errors == 0
     row.missed += sum(1 for r, s in pairs if s is None)
-    row.repeated += sum(1 for r, s in pairs if r is None and s > 0 and words[s] == words[s - 1])
+    row.repeated += sum(1 for r, s in pairs if r is None and words[s] in words[max(s - 1, 0):s] + words[s + 1:s + 2])
     row.rest_emissions += len(emissions) > len(said)
     for r, s in pairs:
         if r is not None and s is not None and sentence.words[r] == words[s]:

@@ -176,6 +176,9 @@ def find_run(out: Path, which: Optional[str]) -> RunInfo:
             raise ConfigError(f"--resume {which}: that run never finished an epoch, so there is nothing to "
                               f"continue; train a new run")
         return match[-1]
+    if not out.is_dir():
+        raise ConfigError(f"--resume: nothing to resume in {out} (not a folder of runs); train without --resume "
+                          f"first, or give the output folder of a training")
     runs = [r for r in list_runs(out) if r.status in ("complete", "stopped", "unfinished") and
             (r.status != "unfinished" or r.epochs_done > 0)]  # damaged and empty runs hold nothing to resume
     if not runs:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from signtrain import store
 from signtrain.config import Config
 from signtrain.deploy.evaluate import compute_metrics, log_loss

@@ -23,6 +23,7 @@ from signtrain.ui.deploy import (
     render_info,
     render_prediction,
     render_sentence,
+    render_sentence_report,
     render_stream,
 )
 from signtrain.ui.extract import ExtractDisplay, render_extract_report
@@ -43,4 +44,4 @@ __all__ = ["ExtractDisplay", "FoldDisplay", "MATRIX_MAX_SIGNS", "MAX_ISSUES_SHOW
            "render_dataset_panel", "render_emission", "render_eval_report", "render_example",
            "render_export_report", "render_extract_report", "render_fold_result", "render_fold_start",
            "render_info", "render_issues", "render_keys", "render_prediction", "render_runs",
-           "render_sentence", "render_stream", "render_train_summary"]
+           "render_sentence", "render_sentence_report", "render_stream", "render_train_summary"]

@@ -188,6 +188,22 @@ def render_emission(e: Any, console: Console) -> None:
                   markup=False)
 
 
+def render_sentence_report(report: Any, console: Console) -> None:
+    """evaluate --sentences: one row per pause kind and length."""
+    table = Table(title=f"Sentences of {report.recordings} held-out recordings, live path "
+                        f"(window {report.settings['span']} frames, {report.fps:g} frames/s)")
+    for column in ("pause", "sentences", "WER", "sentence acc.", "missed", "repeated", "twice said twice",
+                   "rest clean", "delay median / max"):
+        table.add_column(column, justify="left" if column == "pause" else "right")
+    for row in (r.to_dict() for r in report.rows):
+        pause = "none" if row["kind"] == "none" else f"{row['pause_s']:g} s {row['kind']}"
+        twice = f"{row['repeats_said']}/{row['repeats_asked']}" if row["repeats_asked"] else "—"
+        table.add_row(pause, str(row["sentences"]), percent(row["wer"]), percent(row["sentence_accuracy"]),
+                      str(row["missed"]), str(row["repeated"]), twice, percent(row["rest_clean"]),
+                      f"{row['delay_median_s']:.2f} / {row['delay_max_s']:.2f} s")
+    console.print(table)
+
+
 def render_sentence(result: Any, console: Console) -> None:
     if result.emissions:
         console.print(Text(f"Sentence: {result.sentence}", style="bold"))

@@ -1,0 +1,134 @@
+"""Signing as people sign: word error rate on sentences of held-out recordings, side by side in one
+run - the stream signtrain had before (a raw window of sequence_length frames, threshold 0.8,
+smooth 5, hold 3), the rule of the tutorial this field learns from (the last T frames, top
+probability > 0.5, the last 10 predictions agree, a sign appended when it differs from the last
+word), and signtrain's live path (deploy.live) - on the same sentences and the same model.
+
+    python benchmarks/sentences.py [--datasets traduttore_6x30 dgs_mpdata] [--sentences 20] [--models DIR]
+
+Each data set is trained once with the default recipe (`signtrain train`, models kept under
+--models to reuse), its held-out recordings are joined into 3-5-sign sentences with pauses of
+0.2-1.5 s (still, nothing detected) or none, then every decoder reads the same frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from accuracy import SHARED, data_path  # noqa: E402
+
+from signtrain.data.assemble import fit_length, resample  # noqa: E402
+from signtrain.deploy.live import DEFAULT_FPS, Emission, LiveSettings, recognise  # noqa: E402
+from signtrain.deploy.predict import windows  # noqa: E402
+from signtrain.deploy.predictor import load_predictor  # noqa: E402
+from signtrain.deploy.sentences import evaluate, held_out_recordings  # noqa: E402
+
+
+def before(predictor, frames: np.ndarray, threshold=0.8, smooth=5, hold=3) -> list[Emission]:
+    """signtrain predict --stream as it was: raw windows of sequence_length frames, one per frame."""
+    probs = _windows_probs(predictor, frames)
+    out, recent, armed, streak, candidate, last = [], [], True, 0, -1, -1
+    for step, p in enumerate(probs):
+        recent = [*recent[-(smooth - 1):], p]
+        averaged = np.mean(recent, axis=0)
+        best = int(averaged.argmax())
+        if averaged[best] < threshold:
+            armed, streak = True, 0
+            continue
+        streak = streak + 1 if best == candidate else 1
+        candidate = best
+        if streak >= hold and (armed or best != last):
+            armed, last = False, best
+            out.append(Emission(predictor.labels[best], step + predictor.sequence_length - 1, step, float(averaged[best])))
+    return out
+
+
+def tutorial(predictor, frames: np.ndarray, threshold=0.5, agree=10) -> list[Emission]:
+    """The tutorial's loop: the last T frames, top probability > threshold, the last `agree` predictions
+    the same, a sign appended when it differs from the last word."""
+    probs = _windows_probs(predictor, frames)
+    out, predictions = [], []
+    for step, p in enumerate(probs):
+        best = int(np.argmax(p))
+        predictions.append(best)
+        if len(predictions) >= agree and len(set(predictions[-agree:])) == 1 and p[best] > threshold:
+            if not out or out[-1].sign != predictor.labels[best]:
+                out.append(Emission(predictor.labels[best], step + predictor.sequence_length - 1, step, float(p[best])))
+    return out
+
+
+def _windows_probs(predictor, frames: np.ndarray) -> np.ndarray:
+    T = predictor.sequence_length
+    data = predictor.meta.config.data
+    raw = windows(frames, T)  # T raw consecutive frames, as both rules did
+    if data.resample:  # a window of T frames resampled to T is itself
+        raw = np.stack([resample(w, T) for w in raw])
+    else:
+        raw = np.stack([fit_length(w, T, data.truncate)[0] for w in raw])
+    return np.concatenate([predictor.predict_proba(raw[i:i + 512]) for i in range(0, len(raw), 512)])
+
+
+def model_for(name: str, models: Path, scratch: Path) -> Path:
+    model = models / name / "lstm_model.h5"
+    if model.exists():
+        return model
+    from signtrain.config import load_config
+    from signtrain.training.run import train
+
+    root = data_path(name, scratch)
+    started = time.perf_counter()
+    result = train(load_config(None, [], data=str(root), output=str(models / name)))  # the default recipe
+    print(f"  trained {name} with the default recipe: test accuracy {result.test_accuracy:.3f} "
+          f"({time.perf_counter() - started:.0f} s)")
+    return model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["traduttore_6x30", "dgs_mpdata"])
+    parser.add_argument("--sentences", type=int, default=20)
+    parser.add_argument("--models", type=Path, default=Path(tempfile.gettempdir()) / "signtrain-sentence-models")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="signtrain-sentences-"))
+    for name in args.datasets:
+        if not (SHARED / ("traduttore_258" if name.startswith("traduttore") else name)).is_dir():
+            print(f"{name}: not present under {SHARED}, skipped")
+            continue
+        predictor = load_predictor(model_for(name, args.models, scratch))
+        recordings = held_out_recordings(predictor.meta)
+        fps = DEFAULT_FPS
+        settings = LiveSettings.of(predictor.meta, fps)
+        import json
+
+        isolated = json.loads((predictor.meta.run_dir / "metrics.json").read_text()).get("test_accuracy")
+        print(f"\n{name}: {len(recordings)} held-out recordings, {len(predictor.labels)} signs, isolated test "
+              f"accuracy {isolated:.1%}; live window {settings.span} raw frames -> {settings.length}")
+        decoders = {"before": lambda f: before(predictor, f), "tutorial": lambda f: tutorial(predictor, f),
+                    "signtrain": lambda f: recognise(predictor.predict_proba, predictor.labels, settings, f).emissions}
+        results = {label: evaluate(decode, recordings, fps, args.sentences, args.seed)
+                   for label, decode in decoders.items()}
+        print(f"  {'pause':<14} {'WER before':>10} {'tutorial':>9} {'signtrain':>9}   signtrain: sentence acc, "
+              f"rest clean, twice said twice, delay median/max")
+        for k, row in enumerate(results["signtrain"]):
+            d = row.to_dict()
+            pause = "none" if row.kind == "none" else f"{row.pause_s:g} s {row.kind}"
+            twice = f"{row.repeats_said}/{row.repeats_asked}" if row.repeats_asked else "-"
+            print(f"  {pause:<14} {results['before'][k].wer:>10.1%} {results['tutorial'][k].wer:>9.1%} "
+                  f"{row.wer:>9.1%}   {d['sentence_accuracy']:.0%}, {d['rest_clean']:.0%}, {twice}, "
+                  f"{d['delay_median_s']:.2f}/{d['delay_max_s']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

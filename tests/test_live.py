@@ -1,0 +1,147 @@
+"""The live path on sentences of tiny synthetic signs: the first and last signs said, a rest says
+nothing, a sign signed twice is said twice, windows are what training saw, and sentences are scored
+as a user would judge them."""
+
+import numpy as np
+import pytest
+
+from signtrain.data.assemble import resample
+from signtrain.deploy.live import LiveSettings, Recognizer, calibrate, recognise
+from signtrain.deploy.sentences import Row, Sentence, align, build, score
+
+LABELS = ["hello", "thanks", "yes"]
+SPAN, WIDTH = 12, 4
+
+
+def sign(k: int, frames: int = SPAN, seed: int = 0) -> np.ndarray:
+    """A recording of sign k: value 0 says which sign, the others move."""
+    rng = np.random.default_rng(seed + k)
+    out = np.zeros((frames, WIDTH), np.float32)
+    out[:, 0] = k + 1
+    out[:, 1:] = np.sin(np.linspace(0, 3, frames))[:, None] * (k + 1) * 0.1 + rng.normal(0, 0.01, (frames, 3))
+    return out
+
+
+def oracle(X: np.ndarray) -> np.ndarray:
+    """A model that knows the sign of a window's moving frames (and guesses on a still one)."""
+    out = []
+    for window in X:
+        moving = np.abs(np.diff(window, axis=0)).mean(axis=1) > 1e-4
+        ids = window[1:][moving, 0].round().astype(int) - 1
+        ids = ids[(ids >= 0) & (ids < len(LABELS))]
+        probs = np.full(len(LABELS), 0.05)
+        probs[np.bincount(ids).argmax() if len(ids) else 0] = 0.9
+        out.append(probs)
+    return np.array(out)
+
+
+SETTINGS = LiveSettings(span=SPAN, length=8, resample=True, truncate="keep_start", motion=1e-3, gap=4,
+                        stride=3, threshold=0.6, hold=2)
+
+
+def said(frames: np.ndarray, settings: LiveSettings = SETTINGS) -> list[str]:
+    return [e.sign for e in recognise(oracle, LABELS, settings, frames).emissions]
+
+
+def still(frame: np.ndarray, n: int) -> np.ndarray:
+    return np.repeat(frame[None], n, axis=0)
+
+
+@pytest.mark.parametrize("pause", [6, 15, 30, 45])
+@pytest.mark.parametrize("kind", ["still", "nothing"])
+def test_every_sign_of_a_sentence_is_said_once_first_and_last_included(pause, kind):
+    parts = []
+    for k in (2, 0, 1):
+        gap = still(parts[-1][-1], pause) if kind == "still" and parts else np.zeros((pause, WIDTH), np.float32)
+        parts += [gap, sign(k)] if parts else [sign(k)]
+    assert said(np.concatenate(parts)) == ["yes", "hello", "thanks"]
+
+
+@pytest.mark.parametrize("rest", ["still", "nothing"])
+def test_a_rest_says_nothing(rest):
+    quiet = still(sign(1)[-1], 90) if rest == "still" else np.zeros((90, WIDTH), np.float32)
+    assert said(quiet) == []
+    assert said(np.concatenate([sign(1), quiet])) == ["thanks"]  # and nothing more during the rest after it
+
+
+@pytest.mark.parametrize("pause", [6, 20])
+def test_a_sign_signed_twice_is_said_twice(pause):
+    first = sign(0)
+    assert said(np.concatenate([first, still(first[-1], pause), sign(0, seed=5)])) == ["hello", "hello"]
+
+
+def test_signs_joined_without_a_pause_are_each_said():
+    joined = np.concatenate([sign(0, frames=3 * SPAN), sign(2, frames=3 * SPAN)])
+    assert said(joined) == ["hello", "yes"]
+
+
+def test_the_window_is_training_s_resampling_of_the_span_with_a_still_lead_in():
+    frames = sign(1, frames=30)
+    seen = []
+    recognizer = Recognizer(lambda X: seen.append(X[0].copy()) or np.array([[0.9, 0.05, 0.05]]), LABELS, SETTINGS)
+    for frame in frames[:20]:
+        recognizer.push(frame)
+    assert np.array_equal(recognizer.window(), resample(frames[20 - SPAN:20], SETTINGS.length))
+    early = Recognizer(oracle, LABELS, SETTINGS)
+    for frame in frames[:5]:
+        early.push(frame)
+    lead = np.concatenate([still(frames[0], SPAN - 5), frames[:5]])
+    assert np.array_equal(early.window(), resample(lead, SETTINGS.length))
+
+
+def test_a_camera_fed_frame_by_frame_says_what_the_recording_says():
+    frames = np.concatenate([sign(0), still(sign(0)[-1], 10), sign(1), still(sign(1)[-1], 40)])
+    whole = recognise(oracle, LABELS, SETTINGS, frames).emissions
+    live, heard = Recognizer(oracle, LABELS, SETTINGS, on_emission=lambda e: heard.append(e)), []
+    for frame in frames:
+        live.push(frame)
+    live.finish()
+    assert [(e.sign, e.frame) for e in heard] == [(e.sign, e.frame) for e in whole] and len(whole) == 2
+
+
+def test_each_sign_is_said_soon_after_its_last_frame():
+    frames = np.concatenate([sign(0), still(sign(0)[-1], 30)])
+    emission = recognise(oracle, LABELS, SETTINGS, frames).emissions[0]
+    assert SPAN - 1 < emission.frame <= SPAN - 1 + SETTINGS.gap + 1
+
+
+def test_settings_come_from_the_run_and_scale_with_the_frame_rate():
+    from types import SimpleNamespace
+
+    from signtrain.config import load_config
+
+    meta = SimpleNamespace(live={"recording_frames": 45, "fps": 30, "motion": 0.003}, sequence_length=48,
+                           config=load_config())
+    at30, at15 = LiveSettings.of(meta, 30), LiveSettings.of(meta, 15)
+    assert (at30.span, at30.length, at30.resample, at30.motion) == (45, 48, True, 0.003)
+    assert at15.span == 22 or at15.span == 23
+    older = SimpleNamespace(live=None, sequence_length=30, config=load_config("base"))
+    assert LiveSettings.of(older).span == 30 and not LiveSettings.of(older).resample
+
+
+def test_calibration_reads_length_and_movement_from_recordings():
+    facts = calibrate([sign(0, frames=20), sign(1, frames=40), sign(2, frames=30)])
+    assert facts["recording_frames"] == 30 and 0 < facts["motion"] < 0.05
+
+
+def test_alignment_and_scoring_count_what_a_user_would():
+    assert align(["a", "b", "c"], ["a", "c"]) == [(0, 0), (1, None), (2, 1)]
+    assert align(["a", "b"], ["a", "a", "b"]) in ([(0, 0), (None, 1), (1, 2)], [(None, 0), (0, 1), (1, 2)])
+    from signtrain.deploy.live import Emission
+
+    sentence = Sentence(np.zeros((100, 2)), ["a", "b", "b"], [10, 30, 50], 51, repeat=True)
+    row = Row("still", 0.5, 0, 0)
+    score(row, sentence, [Emission("a", 14, 0, 0.9), Emission("b", 33, 0, 0.9), Emission("b", 33, 0, 0.9),
+                          Emission("b", 55, 0, 0.9), Emission("a", 90, 0, 0.9)], fps=30.0)
+    assert (row.errors, row.words, row.rest_emissions, row.repeats_asked, row.repeats_said) == (1, 3, 1, 1, 1)
+    assert row.repeated == 1 and row.missed == 0 and row.delays[0] == pytest.approx(4 / 30)
+
+
+def test_sentences_are_built_from_the_recordings_with_the_pause_asked():
+    recordings = [(LABELS[k % 3], sign(k % 3, seed=k)) for k in range(9)]
+    rng = np.random.default_rng(0)
+    sentence = build(recordings, rng, pause=9, kind="nothing", fps=30.0)
+    assert 3 <= len(sentence.words) <= 5 and sentence.rest_from == sentence.ends[-1] + 1
+    assert len(sentence.frames) == sentence.rest_from + 90 and not sentence.frames[sentence.ends[0] + 1:][:9].any()
+    twice = build(recordings, np.random.default_rng(1), pause=9, kind="still", repeat=True, fps=30.0)
+    assert any(a == b for a, b in zip(twice.words, twice.words[1:]))
