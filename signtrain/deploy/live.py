@@ -111,6 +111,8 @@ class Recognizer:
         self._active, self._start, self._moving, self._still = False, 0, 0, 0
         self._said: Optional[int] = None     # the sign said in the current stretch
         self._run, self._run_label = 0, -1
+        self._last_move = -10**9
+        self._before: tuple[int, Optional[int]] = (-10**9, None)  # where the previous stretch ended, what it said
 
     # ------------------------------------------------------------ the stream
     def push(self, frame: np.ndarray) -> list[Emission]:
@@ -123,10 +125,11 @@ class Recognizer:
         said: list[Emission] = []
         if moved:
             if not self._active:
+                self._before = (self._last_move, self._said)
                 self._active, self._start, self._moving, self._said = True, t, 0, None
                 self._run, self._run_label = 0, -1
             self._moving += 1
-            self._still = 0
+            self._still, self._last_move = 0, t
             if t - self._start >= self.s.span and (t - self._start) % self.s.stride == 0:
                 said += self._decide(t, final=False)
         elif self._active:
@@ -169,7 +172,11 @@ class Recognizer:
         probs = self.predict(self.window(skip)[None])[0]
         self.decisions += 1
         best = int(np.argmax(probs))
-        if probs[best] < self.s.threshold or best == self._said:
+        ended, said_before = self._before
+        # a short stretch soon after one that said the same sign is that sign's tail (a hold or a dropped
+        # frame inside it), not the sign again: a sign signed twice is a whole stretch twice
+        tail = final and self._moving < self.s.span // 2 and self._start - ended <= self.s.span // 2
+        if probs[best] < self.s.threshold or best == self._said or (tail and best == said_before):
             self._run, self._run_label = 0, -1
             return []
         if not final:  # inside a long stretch: a new sign must hold a few decisions
