@@ -201,3 +201,32 @@ def test_predict_on_tflite_never_imports_tensorflow(trained, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("TF False") and '"top_k"' in done.stdout
     assert "Traceback" not in done.stderr and done.stderr.strip() == ""
+
+
+def test_evaluate_sentences_judges_the_live_path_on_held_out_recordings(trained):
+    _, _, model = trained
+    result = runner.invoke(app, ["evaluate", str(model), "--sentences", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rows = {(r["kind"], r["pause_s"]) for r in report["rows"]}
+    assert {("still", 0.2), ("still", 1.5), ("nothing", 0.5), ("none", 0.0)} <= rows and len(rows) == 9
+    for row in report["rows"]:
+        assert row["sentences"] == 20 and 0 <= row["wer"] and 0 <= row["rest_clean"] <= 1
+        assert row["words"] >= 60  # 3-5 signs a sentence
+    assert report["settings"]["span"] == 10 and report["settings"]["length"] == 10
+    shown = runner.invoke(app, ["evaluate", str(model), "--sentences"])
+    assert shown.exit_code == 0 and "WER" in shown.stdout and "nothing" in shown.stdout
+
+
+def test_predict_speaks_the_sign_into_a_wav(trained, tmp_path):
+    import wave
+
+    _, data, model = trained
+    frames = np.stack([np.load(p) for p in sorted((data / "b" / "3").glob("*.npy"), key=lambda p: int(p.stem))])
+    np.save(tmp_path / "rec.npy", frames)
+    result = runner.invoke(app, ["predict", str(model), str(tmp_path / "rec.npy"), "--speak-to",
+                                 str(tmp_path / "said.wav")])
+    assert result.exit_code == 0, result.output
+    with wave.open(str(tmp_path / "said.wav")) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    assert len(samples) > 1000 and np.abs(samples.astype(float)).mean() > 50

@@ -172,7 +172,7 @@ def predict(
 
     def show_stream(result, source: Optional[str], console) -> None:
         payload = {"frames": result.frames, "steps": result.steps, "fps": result.fps, "sentence": result.sentence,
-                   "emissions": [asdict(e) for e in result.emissions]}
+                   "emissions": [asdict(e) for e in result.emissions], "processed_fps": result.processed_fps}
         show(as_json, payload, lambda: ui.render_sentence(result, console) if source is None
              else ui.render_stream(source, result, threshold, console))
 

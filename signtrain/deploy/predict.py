@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -22,9 +23,10 @@ from signtrain.layouts import Layout, describe
 @dataclass
 class StreamResult:
     frames: int
-    steps: int
-    fps: Optional[float] = None
+    steps: int                  # windows classified
+    fps: Optional[float] = None  # the source's frame rate, where known
     emissions: list[Emission] = field(default_factory=list)
+    processed_fps: Optional[float] = None  # live: frames landmarked and recognised per second of wall time
 
     @property
     def sentence(self) -> str:
@@ -140,6 +142,7 @@ def live(predictor: Predictor, source: Any, asset: Path, settings_for: Callable[
         on_emission(emission)
 
     recognizer = Recognizer(predictor.predict_proba, predictor.labels, settings_for(fps), said)
+    started = time.perf_counter()
     try:
         with quiet(), Landmarker(asset) as task:
             for index, stamp, rgb in video.frames(source):
@@ -149,5 +152,9 @@ def live(predictor: Predictor, source: Any, asset: Path, settings_for: Callable[
             recognizer.finish()
     except KeyboardInterrupt:
         pass
+    seconds = time.perf_counter() - started
+    # a camera keeps only its newest frames: those that arrive while one is processed are dropped by its
+    # buffer, so processed_fps below the camera's rate means frames were skipped (windows span time, not count)
     return StreamResult(frames=recognizer.frames, steps=recognizer.decisions, fps=fps,
-                        emissions=recognizer.emissions)
+                        emissions=recognizer.emissions,
+                        processed_fps=round(recognizer.frames / seconds, 1) if seconds > 0 else None)

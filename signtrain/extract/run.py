@@ -191,9 +191,15 @@ def extraction_of(tree: Path) -> Optional[dict]:
     signtrain extract wrote it; saved with a model so prediction from video samples the same way."""
     try:
         manifest = json.loads((Path(tree) / STATE / MANIFEST).read_text())
-        return {k: manifest[k] for k in ("layout", "values_per_frame", "frames", "arrays")}
-    except (OSError, ValueError, KeyError, TypeError):
+        found = {k: manifest[k] for k in ("layout", "values_per_frame", "frames", "arrays")}
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
+    # every frame kept: the recordings run at their videos' rate (sampled to --frames N, they do not)
+    rates = [e.get("fps") for e in (manifest.get("videos") or {}).values() if isinstance(e, dict)]
+    rates = [r for r in rates if isinstance(r, (int, float)) and r > 0]
+    if found["frames"] is None and rates:
+        found["fps"] = float(np.median(rates))
+    return found
 
 
 def _read_manifest(out: Path, settings: Settings) -> dict:
@@ -216,6 +222,13 @@ def _read_manifest(out: Path, settings: Settings) -> dict:
         raise ConfigError(f"{out} was extracted with other settings ({changed}); one tree must hold one kind of "
                           f"recording: use the same --layout/--frames/--arrays, or another OUT folder")
     return videos
+
+
+def _rate(path: Path) -> Optional[float]:
+    try:
+        return round(float(video.frame_rate(path)), 3) or None
+    except Exception:  # noqa: BLE001 - a video that cannot be opened fails later, with its reason
+        return None
 
 
 def _manifest_entry(entry: Any) -> bool:
@@ -252,7 +265,7 @@ def plan(found: list[tuple[Path, str]], out: Path, settings: Settings) -> tuple[
         sequence = max(numbers, default=-1) + 1
         numbers.add(sequence)
         jobs.append(Job(key, sign, sequence))
-        known[key] = {"sign": sign, "sequence": sequence}
+        known[key] = {"sign": sign, "sequence": sequence, "fps": _rate(path)}
     return jobs, skipped, {"version": 1, **settings.record(), "videos": known}
 
 

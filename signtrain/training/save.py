@@ -47,7 +47,8 @@ def _live_facts(prepared: Prepared) -> dict:
     rows = [np.asarray(ds.X[i, :min(int(ds.lengths[i]), ds.X.shape[1])]) for i in picked]
     facts = calibrate(rows)
     facts["recording_frames"] = int(np.median(ds.lengths[train])) if len(train) else facts["recording_frames"]
-    return {**facts, "fps": None}  # landmark trees do not say their frame rate: DEFAULT_FPS stands in
+    # the frame rate where extraction knew it (every frame kept); elsewhere live.DEFAULT_FPS stands in
+    return {**facts, "fps": (extraction_of(Path(ds.root)) or {}).get("fps")}
 
 
 def save(model: Any, config: Config, prepared: Prepared, result: TrainResult, run: runs.RunWriter,

@@ -190,21 +190,29 @@ def render_emission(e: Any, console: Console) -> None:
 
 def render_sentence_report(report: Any, console: Console) -> None:
     """evaluate --sentences: one row per pause kind and length."""
-    table = Table(title=f"Sentences of {report.recordings} held-out recordings, live path "
-                        f"(window {report.settings['span']} frames, {report.fps:g} frames/s)")
-    for column in ("pause", "sentences", "WER", "sentence acc.", "missed", "repeated", "twice said twice",
-                   "rest clean", "delay median / max"):
-        table.add_column(column, justify="left" if column == "pause" else "right")
-    for row in (r.to_dict() for r in report.rows):
+    from rich import box
+
+    rows = [r.to_dict() for r in report.rows]
+    table = Table(title=f"{rows[0]['sentences'] if rows else 0} sentences a row of {report.recordings} held-out "
+                        f"recordings (window {report.settings['span']} frames at {report.fps:g}/s)",
+                  box=box.SIMPLE, padding=(0, 1))
+    for column in ("pause", "WER", "sentences right", "missed", "again", "twice", "rest quiet", "delay"):
+        table.add_column(column, justify="left" if column == "pause" else "right", no_wrap=column == "pause")
+    for row in rows:
         pause = "none" if row["kind"] == "none" else f"{row['pause_s']:g} s {row['kind']}"
         twice = f"{row['repeats_said']}/{row['repeats_asked']}" if row["repeats_asked"] else "—"
-        table.add_row(pause, str(row["sentences"]), percent(row["wer"]), percent(row["sentence_accuracy"]),
-                      str(row["missed"]), str(row["repeated"]), twice, percent(row["rest_clean"]),
-                      f"{row['delay_median_s']:.2f} / {row['delay_max_s']:.2f} s")
+        table.add_row(pause, percent(row["wer"]), percent(row["sentence_accuracy"]), str(row["missed"]),
+                      str(row["repeated"]), twice, percent(row["rest_clean"]), f"{row['delay_median_s']:.2f} s")
     console.print(table)
+    console.print("WER: signs wrong, missed or added ÷ signs signed; again: a sign said twice for once; twice: "
+                  "signs signed twice said twice; rest quiet: "
+                  "sentences with nothing said in the 3 s rest after them; delay: median, last frame to emission",
+                  style="dim", markup=False)
 
 
 def render_sentence(result: Any, console: Console) -> None:
+    if result.processed_fps:
+        console.print(f"{result.frames} frames at {result.processed_fps:g} frames/s", markup=False, style="dim")
     if result.emissions:
         console.print(Text(f"Sentence: {result.sentence}", style="bold"))
     else:
