@@ -92,7 +92,6 @@ def test_body_normalization_puts_shoulders_at_plus_minus_half():
     assert layout.part("pose").dims == 3
 
 
-
 def test_body_normalization_puts_the_wrists_in_the_body_frame():
     x = np.zeros((1, 1, 225), np.float32)
     pose = np.full((33, 3), 0.5)
@@ -179,7 +178,6 @@ def test_temporal_augmentation_changes_length_and_pads():
     drop = load_config("base", ["augment.frame_dropout=0.5"]).augment
     out, n = augment.temporal(tf.constant(x), 10, drop)
     assert 1 <= int(n) <= 10 and out.numpy()[0, 0] == 1  # the first frame is never dropped
-
 
 
 def test_temporal_crop_keeps_a_contiguous_window():

@@ -35,7 +35,6 @@ def config_show(config: Optional[Path] = ConfigOpt, overrides: Optional[List[str
     return 0
 
 
-
 @config_app.command("keys", epilog=examples("signtrain config keys", "signtrain config keys --json"))
 @command("config keys")
 def config_keys(as_json: bool = JsonOpt) -> int:
@@ -46,7 +45,6 @@ def config_keys(as_json: bool = JsonOpt) -> int:
     keys = describe_keys()
     show(as_json, keys, lambda: ui.render_keys(keys, ui.make_console()))
     return 0
-
 
 
 @config_app.command("init", epilog=examples("signtrain config init", "signtrain config init best my_recipe.yaml"))

@@ -49,7 +49,6 @@ def example_data(
     return 0
 
 
-
 @app.command("validate-data", epilog=examples("signtrain validate-data MP_Data",
                                               "signtrain validate-data MP_Data --json --strict",
                                               "signtrain validate-data ../shared/data/dgs30_csv --set "
@@ -77,7 +76,6 @@ def validate_data(
     return report.exit_code(strict)
 
 
-
 @app.command(epilog=examples("signtrain convert ../shared/data/dgs30_csv dgs30.npz",
                              "signtrain convert ../shared/data/islr_letters letters_mp --overwrite"))
 @command("convert")
@@ -98,7 +96,6 @@ def convert(
     cfg = load_config(config, [*(overrides or []), "data.features_per_frame=null"], data=str(source))
     ui.render_convert(run_convert(cfg.data, destination, overwrite), ui.make_console())
     return 0
-
 
 
 @app.command(epilog=examples("signtrain extract videos MP_Data --frames 30",

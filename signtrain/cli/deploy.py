@@ -41,7 +41,6 @@ def info(
     return 0
 
 
-
 @app.command(epilog=examples("signtrain evaluate models/lstm_model.h5",
                              "signtrain evaluate models/lstm_model.h5 --sentences",
                              "signtrain evaluate models/lstm_model.h5 --split val",
@@ -89,7 +88,6 @@ def evaluate(
     return 0
 
 
-
 @app.command(epilog=examples("signtrain export models/lstm_model.h5", "signtrain export models/lstm_model.h5 "
                              "--format all", "signtrain export models/lstm_model.h5 --format tflite --format onnx",
                              "signtrain export models/lstm_model.h5 --quantize int8"))
@@ -120,7 +118,6 @@ def export(
     if requested_only:
         raise SigntrainError(f"--format {requested_only[0].format}: {requested_only[0].note}")
     return 1 if report.failed else 0
-
 
 
 @app.command(epilog=examples("signtrain predict models/export/lstm_model.tflite MP_Data/hello/0 --top-k 3",

@@ -109,7 +109,6 @@ def train(
         return 130 if result.interrupted else 0
 
 
-
 def _cross_validate(cfg, folds: int, repeats: int, final: str, name: Optional[str], quiet: bool, interrupt,
                     run_training) -> int:
     from signtrain import ui

@@ -87,7 +87,6 @@ class PreprocessConfig:
     velocity: bool = _opt(False, "append frame-to-frame differences")
 
 
-
 @dataclass(frozen=True)
 class AugmentConfig:
     rotation: float = _opt(0.0, "training only: random rotation up to this many degrees", min=0.0, max=90.0)

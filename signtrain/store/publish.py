@@ -138,7 +138,7 @@ class Unit:
         tmp.write_text(json.dumps(entries), encoding="utf-8")
         _fsync(tmp)
         os.replace(tmp, journal)
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
         fault_point(f"publish:{self.name}:journal")
         for staged_name, final_name in entries:
             place(self.folder / staged_name, self.folder / final_name)
@@ -226,7 +226,7 @@ def _fsync(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:

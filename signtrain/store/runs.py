@@ -31,6 +31,7 @@ from typing import Any, Iterator, Optional
 from signtrain import store
 from signtrain.errors import ConfigError, RunError
 from signtrain.store.files import read_json
+from signtrain.store.publish import fsync_dir
 from signtrain.store.locks import LOCK, Lock, lock_holder  # noqa: F401 - the run folder's lock
 
 RUNS = "runs"
@@ -292,7 +293,7 @@ class RunWriter:
         store.fault_point("commit:before-rename")
         final = self.staging.parent / self.run_id
         os.rename(self.staging, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         store.fault_point("commit:after-rename")
         if current:
             make_current(self.out, final, aliases)
@@ -313,7 +314,7 @@ def make_current(out: Path, run: Path, aliases: tuple[str, ...]) -> None:
         tmp = out / f".{CURRENT}-{secrets.token_hex(4)}"
         os.symlink(Path(RUNS) / run.name, tmp, target_is_directory=True)
         os.replace(tmp, out / CURRENT)
-        _fsync_dir(out)
+        fsync_dir(out)
         return
     # no symbolic links here: copies of the artifacts at the top level, then the pointer file last
     for name in aliases:
@@ -416,19 +417,6 @@ def _copy(run: Path, staging: Path, carry: tuple[str, ...]) -> None:
         elif source.is_file():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, staging / relative)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def record_summary(**fields: Any) -> dict:
