@@ -128,7 +128,7 @@ def extract(
     from signtrain import ui
     from signtrain.extract import asset
     from signtrain.extract.holistic import layout_named
-    from signtrain.extract.run import Settings
+    from signtrain.extract.plan import Settings
     from signtrain.extract.run import extract as run_extract
 
     settings = Settings(layout_named(layout.value), frames, arrays, workers or os.cpu_count() or 1)

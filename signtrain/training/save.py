@@ -11,7 +11,7 @@ import numpy as np
 from signtrain import store
 from signtrain.config import Config
 from signtrain.deploy.evaluate import compute_metrics, log_loss
-from signtrain.extract.run import extraction_of
+from signtrain.extract.plan import extraction_of
 from signtrain.layouts import detect_layout
 from signtrain.store import metadata, runs
 from signtrain.store.files import RunPaths
