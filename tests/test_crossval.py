@@ -138,3 +138,16 @@ def test_train_folds_end_to_end_keeps_the_best_fold(tree, tmp_path):
 def test_folds_refuse_resume_and_init(tmp_path):
     result = runner.invoke(app, ["train", "--folds", "3", "--init", str(tmp_path / "m.h5")])
     assert result.exit_code == 2 and "--folds trains new runs from scratch" in result.stderr
+
+
+def test_folds_with_a_sign_of_one_recording_say_why():
+    from signtrain.config import SplitConfig
+    from signtrain.data.split import fold_splits
+    from signtrain.errors import DataError
+
+    y = np.array([0, 0, 0, 1, 1, 1, 2])
+    with pytest.raises(DataError, match="at least 2 of every sign") as refused:
+        fold_splits(y, SplitConfig(), 2, 0)
+    assert "--folds 2" not in str(refused.value).split(":", 1)[1]  # it does not suggest what was asked
+    with pytest.raises(DataError, match="use --folds 3"):
+        fold_splits(np.array([0, 0, 0, 1, 1, 1, 1]), SplitConfig(), 4, 0)

@@ -230,3 +230,11 @@ def test_predict_speaks_the_sign_into_a_wav(trained, tmp_path):
     with wave.open(str(tmp_path / "said.wav")) as w:
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
     assert len(samples) > 1000 and np.abs(samples.astype(float)).mean() > 50
+
+
+def test_fine_tuning_from_an_exported_file_names_the_run_s_model(trained, tmp_path):
+    _, data, model = trained
+    export(model, ["tflite"], output=tmp_path / "exp")
+    result = runner.invoke(app, ["train", "--init", str(tmp_path / "exp" / "lstm_model.tflite"), "--data", str(data),
+                                 "--output", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "an exported tflite file" in result.stderr and "lstm_model.h5" in result.stderr

@@ -431,3 +431,39 @@ def test_an_export_killed_at_any_instant_leaves_one_whole_export(tmp_path):
         assert report.entries[0].passed and load_predictor(folder / "lstm_model.tflite").meta.run_id == second.run_id
         assert sorted(p.name for p in folder.iterdir()) == ["labels.txt", "lstm_model.tflite",
                                                             "lstm_model.tflite.meta.json"], fault
+
+
+@pytest.mark.parametrize("manifest", [b'{"videos": {"x": "y"}}', b'{"videos": {"/v.mp4": {"sign": "../up"}}}',
+                                      b'{"videos": {"/v.mp4": {"sign": "a", "sequence": -3}}}', b'{"videos": [1, 2]}',
+                                      b"[" * 50000 + b"]" * 50000, b"\xff\xfe"])
+def test_a_hand_edited_extract_manifest_is_named_not_a_crash(manifest, tmp_path):
+    bundle = Path(__file__).resolve().parents[2] / "shared" / "media" / "holistic_landmarker.task"
+    if not bundle.is_file():
+        pytest.skip(f"the MediaPipe bundle is not present: {bundle}")
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    state = tmp_path / "out" / ".signtrain-extract"
+    state.mkdir(parents=True)
+    (state / "manifest.json").write_bytes(manifest)
+    result = runner.invoke(app, ["extract", str(tmp_path / "clip.mp4"), str(tmp_path / "out"), "--sign", "hi",
+                                 "--model-asset", str(bundle)])
+    assert result.exit_code == 1 and "damaged extraction manifest" in result.stderr, result.output
+    assert (state / "manifest.json").read_bytes() == manifest
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_tensorflow_loads_stops_the_training_there(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = base(tmp_path)
+    child = subprocess.Popen([sys.executable, "-m", "signtrain", "train", "--data", str(data), "--output",
+                              str(tmp_path / "models"), "--quiet", *TINY], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    line = child.stdout.readline()  # "loading TensorFlow…": the import has begun
+    time.sleep(0.5)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert "loading TensorFlow" in line and child.returncode == 130
+    assert "while loading TensorFlow" in err and not (tmp_path / "models").exists()

@@ -382,3 +382,37 @@ def test_disk_full_and_read_only_keep_the_previous_run(data, abc_run, tmp_path, 
     assert _shows(out) == ("a", "b", "c")
     if mount is not None:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_resume_names_what_it_removes_and_refuses_a_run_that_trained_its_epochs(data, abc_run, tmp_path):
+    out = previous(abc_run, tmp_path / "models")
+    empty = out / "runs" / ".staging-20991231-235959"
+    empty.mkdir()
+    (empty / "start.json").write_text("{}")  # a training killed before its first epoch
+    result = runner.invoke(app, ["train", "--resume", "--output", str(out)])
+    assert result.exit_code == 2 and "already trained its 2 epochs" in result.stderr, result.output
+    assert "removed the unfinished run 20991231-235959" in result.output and not empty.exists()
+    runs = json.loads(runner.invoke(app, ["runs", str(out), "--json"]).stdout)
+    assert [r["status"] for r in runs] == ["complete"]  # no 0-epoch run was made
+
+
+def test_a_cross_validation_stopped_in_a_fold_never_makes_a_fold_current(data, abc_run, tmp_path):
+    from types import SimpleNamespace
+
+    from conftest import tiny_config
+
+    from signtrain.errors import Interrupted
+    from signtrain.training.crossval import cross_validate
+
+    out = previous(abc_run, tmp_path / "models")
+    before = (out / "current").resolve()
+    seen = []
+
+    def fold(request):
+        seen.append(request.current)
+        return SimpleNamespace(run_id=f"f{len(seen)}", test_accuracy=0.5, metrics={}, train_seconds=1.0,
+                               interrupted=len(seen) == 2)
+
+    with pytest.raises(Interrupted, match="none of them made current"):
+        cross_validate(tiny_config(data[0], out, "split.validation_fraction=0.0", features=63), 3, train_fold=fold)
+    assert seen == [False, False] and (out / "current").resolve() == before
