@@ -50,7 +50,8 @@ def before(predictor, frames: np.ndarray, threshold=0.8, smooth=5, hold=3) -> li
         candidate = best
         if streak >= hold and (armed or best != last):
             armed, last = False, best
-            out.append(Emission(predictor.labels[best], step + predictor.sequence_length - 1, step, float(averaged[best])))
+            out.append(Emission(predictor.labels[best], step + predictor.sequence_length - 1, step,
+                                float(averaged[best])))
     return out
 
 
@@ -64,7 +65,8 @@ def tutorial(predictor, frames: np.ndarray, threshold=0.5, agree=10) -> list[Emi
         predictions.append(best)
         if len(predictions) >= agree and len(set(predictions[-agree:])) == 1 and p[best] > threshold:
             if not out or out[-1].sign != predictor.labels[best]:
-                out.append(Emission(predictor.labels[best], step + predictor.sequence_length - 1, step, float(p[best])))
+                out.append(Emission(predictor.labels[best], step + predictor.sequence_length - 1, step,
+                                    float(p[best])))
     return out
 
 
