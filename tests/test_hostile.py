@@ -155,10 +155,16 @@ def test_config_init_never_replaces_a_device(tmp_path):
     assert Path("/dev/null").is_char_device()
 
 
-def test_a_planted_extract_lock_link_is_never_written_through(tmp_path):
+def media_bundle() -> Path:
+    """The MediaPipe bundle of ../shared/media (skipped cleanly where that folder is absent)."""
     bundle = Path(__file__).resolve().parents[2] / "shared" / "media" / "holistic_landmarker.task"
     if not bundle.is_file():
         pytest.skip(f"the MediaPipe bundle is not present: {bundle}")
+    return bundle
+
+
+def test_a_planted_extract_lock_link_is_never_written_through(tmp_path):
+    bundle = media_bundle()
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     (tmp_path / "clip.mp4").write_bytes(b"")
@@ -437,9 +443,7 @@ def test_an_export_killed_at_any_instant_leaves_one_whole_export(tmp_path):
                                       b'{"videos": {"/v.mp4": {"sign": "a", "sequence": -3}}}', b'{"videos": [1, 2]}',
                                       b"[" * 50000 + b"]" * 50000, b"\xff\xfe"])
 def test_a_hand_edited_extract_manifest_is_named_not_a_crash(manifest, tmp_path):
-    bundle = Path(__file__).resolve().parents[2] / "shared" / "media" / "holistic_landmarker.task"
-    if not bundle.is_file():
-        pytest.skip(f"the MediaPipe bundle is not present: {bundle}")
+    bundle = media_bundle()
     (tmp_path / "clip.mp4").write_bytes(b"")
     state = tmp_path / "out" / ".signtrain-extract"
     state.mkdir(parents=True)
