@@ -55,9 +55,10 @@ def train(request: Union[TrainRequest, Config], listener: Optional[Listener] = N
                 listener.on_message(f"removed the unfinished run {gone}: it never finished an epoch, so it held "
                                     f"nothing to resume")
             if resume is not None:
-                listener.on_message(f"continuing run {resume.id} ({resume.status}, {resume.epochs_done or '?'} "
-                                    f"epochs done)" + ("" if resume.status == "unfinished" else
-                                                       " as a new run, from a copy of its last state"))
+                done = resume.epochs_done or resume.record.get("epochs_run") or "?"
+                listener.on_message(f"continuing run {resume.id} ({resume.status}, {done} epochs done)"
+                                    + ("" if resume.status == "unfinished" else
+                                       " as a new run, from a copy of its last state"))
             listener.on_phase("loading TensorFlow")
             import_tensorflow(stop=lambda: interrupt.requested)  # a Ctrl-C need not wait for the import
             interrupt.check("loading TensorFlow")
