@@ -156,7 +156,7 @@ def test_stream_says_each_sign_once_with_frame_positions():
     frames = np.concatenate([signing(1), np.repeat(signing(1)[-1:], 10, axis=0), signing(2),
                              np.repeat(signing(2)[-1:], 10, axis=0)])
     assert windows(frames, 4).shape == (33, 4, 3)
-    settings = LiveSettings(span=8, length=4, resample=True, truncate="keep_start", motion=1e-3, gap=3, stride=2,
+    settings = LiveSettings(span=8, length=4, resample=True, truncate="keep_start", motion=1e-3, gap=3, wait=4, stride=2,
                             threshold=0.8, hold=2)
     result = stream(_Scripted(), frames, settings, fps=10.0)
     assert result.sentence == "hello thanks"

@@ -35,7 +35,7 @@ def oracle(X: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
-SETTINGS = LiveSettings(span=SPAN, length=8, resample=True, truncate="keep_start", motion=1e-3, gap=4,
+SETTINGS = LiveSettings(span=SPAN, length=8, resample=True, truncate="keep_start", motion=1e-3, gap=4, wait=6,
                         stride=3, threshold=0.6, hold=2)
 
 

@@ -14,7 +14,8 @@ still frames.  At its end the window ending there is classified once: the top si
 its probability reaches `threshold`.  A stretch longer than a recording (signs joined without a
 pause) is also classified as it goes, every `stride` frames, and a new top sign that holds for
 `hold` decisions is said.  A still stretch says nothing; a sign signed twice with a pause between
-is two stretches, said twice.
+is two stretches, said twice (the same sign sooner than most of a recording's span after it was said
+is a hold inside it, not a repeat).
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from signtrain.data.assemble import fit_length, resample
 DEFAULT_FPS = 30.0        # where the frame rate is not known
 DEFAULT_MOTION = 0.002    # per-frame movement of a still signer, for models that did not record theirs
 GAP_SECONDS = 0.15        # stillness that ends a sign
+WAIT_SECONDS = 0.3        # stillness that ends a short stretch (a hold inside a sign is shorter)
 MIN_MOVING = 2            # frames of movement below which a stretch is a twitch, not a sign
+REPEAT_SPAN = 0.7         # share of a recording's span before the same sign can be said again
+LONGEST = 2               # a finished stretch is seen whole up to this many spans
 
 
 @dataclass
@@ -59,6 +63,7 @@ class LiveSettings:
     truncate: str
     motion: float        # per-frame movement above which the signer moves
     gap: int             # still frames that end a sign
+    wait: int            # still frames that end a short stretch (a sign with a hold inside it goes on)
     stride: int          # frames between decisions inside a long stretch of movement
     threshold: float     # probability a sign needs to be said
     hold: int            # decisions a new sign must hold inside a long stretch
@@ -73,7 +78,8 @@ class LiveSettings:
         data = meta.config.data
         return cls(span=span, length=meta.sequence_length, resample=bool(data.resample), truncate=data.truncate,
                    motion=float(live.get("motion") or DEFAULT_MOTION),
-                   gap=max(2, round(GAP_SECONDS * float(fps or trained_fps))), stride=max(1, span // 4),
+                   gap=max(2, round(GAP_SECONDS * float(fps or trained_fps))),
+                   wait=min(span // 2, round(WAIT_SECONDS * float(fps or trained_fps))), stride=max(1, span // 4),
                    threshold=threshold, hold=hold)
 
     def to_dict(self) -> dict:
@@ -103,7 +109,7 @@ class Recognizer:
                  on_emission: Optional[Callable[[Emission], None]] = None) -> None:
         self.predict, self.labels, self.s = predict, labels, settings
         self.on_emission = on_emission
-        self.recent: deque = deque(maxlen=settings.span + settings.gap + 1)
+        self.recent: deque = deque(maxlen=LONGEST * settings.span + max(settings.gap, settings.wait) + 1)
         self.frames = 0            # frames pushed
         self.decisions = 0         # windows classified
         self.emissions: list[Emission] = []
@@ -111,8 +117,6 @@ class Recognizer:
         self._active, self._start, self._moving, self._still = False, 0, 0, 0
         self._said: Optional[int] = None     # the sign said in the current stretch
         self._run, self._run_label = 0, -1
-        self._last_move = -10**9
-        self._before: tuple[int, Optional[int]] = (-10**9, None)  # where the previous stretch ended, what it said
 
     # ------------------------------------------------------------ the stream
     def push(self, frame: np.ndarray) -> list[Emission]:
@@ -125,16 +129,17 @@ class Recognizer:
         said: list[Emission] = []
         if moved:
             if not self._active:
-                self._before = (self._last_move, self._said)
                 self._active, self._start, self._moving, self._said = True, t, 0, None
                 self._run, self._run_label = 0, -1
             self._moving += 1
-            self._still, self._last_move = 0, t
+            self._still = 0
             if t - self._start >= self.s.span and (t - self._start) % self.s.stride == 0:
                 said += self._decide(t, final=False)
         elif self._active:
             self._still += 1
-            if self._still >= self.s.gap:
+            # a stretch shorter than half a recording may be a sign with a hold inside: wait for the rest
+            short = self._moving < self.s.span // 2
+            if self._still >= (max(self.s.gap, self.s.wait) if short else self.s.gap):
                 said += self._decide(t, final=True)
         return said
 
@@ -149,13 +154,14 @@ class Recognizer:
         return self._decide(self.frames - 1, final=True)
 
     # ------------------------------------------------------------ deciding
-    def window(self, skip: int = 0) -> np.ndarray:
-        """`span` frames ending `skip` frames back (lead-in: the first frame held still before them), at the
-        model's length."""
+    def window(self, skip: int = 0, span: Optional[int] = None) -> np.ndarray:
+        """`span` frames (the recordings' span unless given) ending `skip` frames back (lead-in: the first
+        frame held still before them), at the model's length."""
+        span = span or self.s.span
         frames = np.stack(self.recent)
-        frames = frames[:len(frames) - skip][-self.s.span:]
-        if len(frames) < self.s.span:
-            frames = np.concatenate([np.repeat(self._first[None], self.s.span - len(frames), axis=0), frames])
+        frames = frames[:len(frames) - skip][-span:]
+        if len(frames) < span:
+            frames = np.concatenate([np.repeat(self._first[None], span - len(frames), axis=0), frames])
         if self.s.resample:
             return resample(frames, self.s.length)
         return fit_length(frames, self.s.length, self.s.truncate)[0]
@@ -169,14 +175,19 @@ class Recognizer:
         # of the stillness after it as fits, so the window does not cut off the sign's beginning
         length = t - self._start + 1 - self._still
         skip = self._still - min(self._still, max(0, (self.s.span - length) // 2)) if final else 0
-        probs = self.predict(self.window(skip)[None])[0]
+        # a finished stretch longer than a recording is seen whole where training resampled whole recordings
+        span = min(length + 2, LONGEST * self.s.span) if final and self.s.resample and length > self.s.span else None
+        probs = self.predict(self.window(skip, span)[None])[0]
         self.decisions += 1
         best = int(np.argmax(probs))
-        ended, said_before = self._before
-        # a short stretch soon after one that said the same sign is that sign's tail (a hold or a dropped
-        # frame inside it), not the sign again: a sign signed twice is a whole stretch twice
-        tail = final and self._moving < self.s.span // 2 and self._start - ended <= self.s.span // 2
-        if probs[best] < self.s.threshold or best == self._said or (tail and best == said_before):
+        # the same sign again sooner than most of a recording's span after it was said is its tail (a hold
+        # inside it splits its movement), not the sign signed twice, which takes a whole sign's time
+        # (also a short stretch that began within half a span of it: the hands returning to rest)
+        last = self.emissions[-1] if self.emissions else None
+        tail = last is not None and last.sign == self.labels[best] and (
+            t - last.frame < REPEAT_SPAN * self.s.span
+            or (self._moving < self.s.span // 2 and self._start - last.frame <= self.s.span // 2))
+        if probs[best] < self.s.threshold or best == self._said or tail:
             self._run, self._run_label = 0, -1
             return []
         if not final:  # inside a long stretch: a new sign must hold a few decisions
