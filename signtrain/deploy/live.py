@@ -10,12 +10,14 @@ get whole windows.
 "No sign" is an outcome: a signer who rests does not move.  Each frame's movement (mean absolute
 change of its values; a part appearing or vanishing moves too) is compared with a threshold
 calibrated on the training recordings; a sign is a stretch of movement, and it ends after `gap`
-still frames.  At its end the window ending there is classified once: the top sign is said when
-its probability reaches `threshold`.  A stretch longer than a recording (signs joined without a
-pause) is also classified as it goes, every `stride` frames, and a new top sign that holds for
-`hold` decisions is said.  A still stretch says nothing; a sign signed twice with a pause between
-is two stretches, said twice (the same sign sooner than most of a recording's span after it was said
-is a hold inside it, not a repeat).
+still frames (`wait` for a stretch shorter than half a recording: a sign with a hold inside it
+goes on).  At its end the stretch is classified once, centred in its window (a stretch longer
+than a recording is seen whole, as training resampled whole recordings): the top sign is said
+when its probability reaches `threshold`.  A stretch longer than a recording (signs joined
+without a pause) is also classified as it goes, every `stride` frames, and a new top sign that
+holds for `hold` decisions is said.  A still stretch says nothing.  A sign signed twice with a
+pause between is two stretches, said twice; the same sign again sooner than most of a
+recording's span after it was said (or a short stretch right after it) is its tail, not a repeat.
 """
 
 from __future__ import annotations
