@@ -143,7 +143,7 @@ def predict(
                              help="Stream: decisions a new sign must hold inside a long stretch of signing."),
     model_asset: Optional[Path] = ModelAssetOpt,
     as_json: bool = JsonOpt,
-    speak: bool = Flag("Say each sign aloud as it is recognised (offline; needs signtrain[speech] and espeak-ng).",
+    speak: bool = Flag("Say each sign aloud as it is recognised (offline; needs signtrain\\[speech] and espeak-ng).",
                        "--speak"),
     speak_to: Optional[Path] = typer.Option(None, "--speak-to", metavar="FILE.wav",
                                             help="Write the spoken sentence to a WAV file."),
