@@ -122,7 +122,7 @@ def extract(
     as_json: bool = JsonOpt,
 ) -> int:
     """Extract MediaPipe Holistic landmarks from videos into an MP_Data tree (needs the extra:
-    pip install 'signtrain[extract]')."""
+    pip install 'signtrain\\[extract]')."""
     import os
 
     from signtrain import ui
