@@ -201,3 +201,10 @@ def test_no_spinner_outlives_its_run():
     with ui.Phases(Console(file=io.StringIO(), width=80, force_terminal=True), live=True) as phases:
         phases("converting to tflite")
     assert sys.stdout is stdout
+
+
+@pytest.mark.parametrize("command, extra", [("extract", "signtrain[extract]"), ("predict", "signtrain[speech]")])
+def test_help_names_the_extra_to_install(command, extra):
+    """Rich reads [name] as markup: the help must still show the extra's name."""
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0 and extra in result.stdout
