@@ -163,16 +163,21 @@ def media_bundle() -> Path:
     return bundle
 
 
+def extract_over_state(tmp_path: Path, bundle: Path, plant) -> object:
+    """extract into an OUT whose .signtrain-extract/ holds what `plant(state)` put there."""
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    state = tmp_path / "out" / ".signtrain-extract"
+    state.mkdir(parents=True)
+    plant(state)
+    return runner.invoke(app, ["extract", str(tmp_path / "clip.mp4"), str(tmp_path / "out"), "--sign", "hi",
+                               "--model-asset", str(bundle)])
+
+
 def test_a_planted_extract_lock_link_is_never_written_through(tmp_path):
     bundle = media_bundle()
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
-    (tmp_path / "clip.mp4").write_bytes(b"")
-    state = tmp_path / "out" / ".signtrain-extract"
-    state.mkdir(parents=True)
-    (state / ".lock").symlink_to(victim)
-    result = runner.invoke(app, ["extract", str(tmp_path / "clip.mp4"), str(tmp_path / "out"), "--sign", "hi",
-                                 "--model-asset", str(bundle)])
+    result = extract_over_state(tmp_path, bundle, lambda state: (state / ".lock").symlink_to(victim))
     assert victim.read_text() == "precious" and result.exit_code == 1 and ".lock" in result.stderr
 
 
@@ -444,14 +449,9 @@ def test_an_export_killed_at_any_instant_leaves_one_whole_export(tmp_path):
                                       b"[" * 50000 + b"]" * 50000, b"\xff\xfe"])
 def test_a_hand_edited_extract_manifest_is_named_not_a_crash(manifest, tmp_path):
     bundle = media_bundle()
-    (tmp_path / "clip.mp4").write_bytes(b"")
-    state = tmp_path / "out" / ".signtrain-extract"
-    state.mkdir(parents=True)
-    (state / "manifest.json").write_bytes(manifest)
-    result = runner.invoke(app, ["extract", str(tmp_path / "clip.mp4"), str(tmp_path / "out"), "--sign", "hi",
-                                 "--model-asset", str(bundle)])
+    result = extract_over_state(tmp_path, bundle, lambda state: (state / "manifest.json").write_bytes(manifest))
     assert result.exit_code == 1 and "damaged extraction manifest" in result.stderr, result.output
-    assert (state / "manifest.json").read_bytes() == manifest
+    assert (tmp_path / "out" / ".signtrain-extract" / "manifest.json").read_bytes() == manifest
 
 
 @pytest.mark.slow
