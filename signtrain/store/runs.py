@@ -32,7 +32,7 @@ from signtrain import store
 from signtrain.errors import ConfigError, RunError
 from signtrain.store.files import read_json
 from signtrain.store.publish import fsync_dir
-from signtrain.store.locks import LOCK, Lock, lock_holder  # noqa: F401 - the run folder's lock
+from signtrain.store.locks import Lock, lock_holder
 
 RUNS = "runs"
 CURRENT = "current"
@@ -188,12 +188,6 @@ def find_run(out: Path, which: Optional[str]) -> RunInfo:
     current = [r for r in runs if r.current]
     newest = runs[-1]
     return newest if newest.status == "unfinished" or not current else current[0]
-
-
-def empty_unfinished(out: Path) -> list[RunInfo]:
-    """Unfinished runs that never finished an epoch: nothing to resume there (the next training into the
-    folder removes them, and says so)."""
-    return [r for r in list_runs(out) if r.status == "unfinished" and r.epochs_done == 0]
 
 
 def resume_state(run: Path) -> Optional[dict]:
