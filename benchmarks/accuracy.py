@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import sys
 import tempfile
@@ -112,7 +113,10 @@ def original_recipe(name: str, path: Path, split, seed: int, epochs: int) -> dic
             "seconds": seconds, "sources": [ds.sources[i] for i in split.test]}
 
 
-def signtrain_recipe(config, split) -> dict:
+def signtrain_recipe(config, split, passes=None) -> dict:
+    if passes:
+        steps = math.ceil(passes * math.ceil(len(split.train) / config.train.batch_size))
+        config = replace(config, train={"steps": steps})
     with tempfile.TemporaryDirectory() as out:
         result = train(TrainRequest(replace(config, output={"dir": out}), split=split))
     return {"accuracy": result.test_accuracy, "f1": result.metrics["test_macro_f1"], "seconds": result.train_seconds}
@@ -120,6 +124,8 @@ def signtrain_recipe(config, split) -> dict:
 
 def recipe_config(recipe: str, variants: dict, path: Path, seed: int):
     base, overrides = ("default", variants[recipe]) if recipe in variants else (recipe, [])
+    if recipe.endswith(" passes"):  # the default recipe for a fixed number of passes (steps set per fold)
+        base, overrides = "default", []
     return load_config(ROOT / "configs" / f"{base}.yaml" if base in RECIPES else None,
                        [f"train.seed={seed}", "train.tensorboard=false", "data.cache=false", *overrides],
                        data=str(path))
@@ -143,12 +149,14 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[],
                         help="'NAME=KEY=VALUE;KEY=VALUE': the default recipe with these keys, as recipe NAME")
     parser.add_argument("--original-epochs", type=int, default=500)
+    parser.add_argument("--passes", nargs="*", type=int, default=[],
+                        help="also the default recipe trained for exactly these numbers of passes (a time-to-accuracy curve)")
     args = parser.parse_args()
     variants = {}
     for text in args.variant:
         label, _, keys = text.partition("=")
         variants[label] = [k for k in keys.split(";") if k]
-    recipes = [*args.recipes, *variants]
+    recipes = [*args.recipes, *variants, *(f"{p} passes" for p in args.passes)]
     print(f"cores: {os.cpu_count()}, keras {keras.__version__}; {args.folds}-fold CV x {args.repeats} repeats; "
           f"recipes {', '.join(recipes)}")
     table = []
@@ -170,7 +178,7 @@ def main() -> None:
                             run = original_recipe(name, path, split, repeat, args.original_epochs)
                             assert run["sources"] == [reference.sources[i] for i in split.test], "readers disagree"
                         else:
-                            run = signtrain_recipe(config, split)
+                            run = signtrain_recipe(config, split, int(recipe.split()[0]) if "passes" in recipe else None)
                         runs[recipe].append(run)
                         print(f"  repeat {repeat + 1} fold {k + 1} {recipe:>10}: {run['accuracy'] * 100:5.1f} % "
                               f"({run['seconds']:.0f} s)", flush=True)

@@ -1,19 +1,27 @@
-"""Training: the original recipe (seed document 000, as written) vs `signtrain train` with
-configs/base.yaml, on the same data, in one run.
+"""Training time, in one run on the same data and split:
 
-    python benchmarks/train.py [--epochs 30] [--signs 50 --sequences 40] [--skip-generated]
+1. the original recipe (seed document 000, as written) vs `signtrain train` with configs/base.yaml:
+   the same architecture for the same number of epochs (the original's 500 with patience 50 would
+   take hours on 2 cores; --epochs caps both).  Printed: sequences/second per epoch, final test
+   accuracy of each, wall time for signtrain to reach the original's final test accuracy, the
+   ratios, and the share of epoch time spent in signtrain's rich renderer.
 
-Both train the same architecture for the same number of epochs (the original's
-500 with patience 50 would take hours on 2 cores; --epochs caps both).  Printed:
-sequences/second per epoch, final test accuracy of each, wall time for
-signtrain to reach the original's final test accuracy, the ratios, and the
-share of epoch time spent in signtrain's rich renderer.
+       python benchmarks/train.py [--epochs 30] [--signs 50 --sequences 40] [--skip-generated]
+
+2. --recipes: on the shared real sets, the whole training of the original recipe (configs/base.yaml,
+   its early stopping deciding, --original-epochs at most), of the default recipe as it was before
+   issue 24 (landmarks augmented per batch, a GRU over all 48 frames, up to 200 passes) and of the
+   default recipe now: wall time (data read, compile and callbacks in), steps, milliseconds per
+   step and test accuracy, with the ratios to the original.
+
+       python benchmarks/train.py --recipes [--datasets dgs_mpdata traduttore_6x30 dgs30_csv traduttore_258]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
 import sys
 import tempfile
@@ -39,7 +47,7 @@ from keras.utils import to_categorical  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 from benchmarks.ingest import original_load_data  # noqa: E402
-from signtrain.config import load_config  # noqa: E402
+from signtrain.config import load_config, replace  # noqa: E402
 from signtrain.training.run import (
     TrainRequest,  # noqa: E402
     prepare,  # noqa: E402
@@ -183,8 +191,52 @@ def compare(name, root, frames, features, epochs, seed):
     return original, ours
 
 
+BEFORE = ["augment.precomputed=false", "model.conv_stride=1"]  # the default recipe before issue 24
+
+
+def before_steps(n_train: int, batch: int) -> int:
+    """The step budget the default recipe had before issue 24: 150 * sqrt(1250 / n) passes in [60, 200]."""
+    passes = min(max(150 * math.sqrt(1250 / max(n_train, 1)), 60), 200)
+    return math.ceil(passes * math.ceil(n_train / batch))
+
+
+def timed_recipe(config) -> dict:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        result = signtrain_train(TrainRequest(replace(config, output={"dir": out})))
+        wall = time.perf_counter() - start
+    steps = result.metrics.get("budget", {}).get("steps") or result.epochs_run * math.ceil(
+        result.metrics["train_sequences"] / config.train.batch_size)
+    return {"wall": wall, "steps": steps, "accuracy": result.test_accuracy,
+            "step_ms": result.train_seconds / max(steps, 1) * 1000}
+
+
+def compare_recipes(name: str, path: Path, seed: int, original_epochs: int) -> None:
+    from benchmarks.accuracy import HANDS_ONLY
+
+    common = [f"train.seed={seed}", "data.cache=false", "train.tensorboard=false"]
+    now = load_config(None, common, data=str(path))
+    split = prepare(now).split  # the same seed draws the same test part in every recipe (test is drawn first)
+    original = load_config("base", [*HANDS_ONLY.get(name, []), *common, f"train.epochs={original_epochs}"],
+                           data=str(path))
+    before = load_config(None, [*common, *BEFORE, f"train.steps={before_steps(len(split.train), 64)}"],
+                         data=str(path))
+    runs = {label: timed_recipe(config) for label, config in
+            (("original (configs/base.yaml)", original), ("default before", before), ("default now", now))}
+    first = runs["original (configs/base.yaml)"]
+    print(f"\n{name}: {len(split.train)} training, {len(split.test)} test recordings")
+    print("| recipe | wall s | steps | ms/step | test accuracy | time vs original |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for label, r in runs.items():
+        print(f"| {label} | {r['wall']:.0f} | {r['steps']} | {r['step_ms']:.0f} | {r['accuracy'] * 100:.1f} % | "
+              f"{r['wall'] / first['wall']:.2f}x |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", action="store_true", help="section 2: whole trainings of the recipes")
+    parser.add_argument("--datasets", nargs="+", default=["dgs_mpdata", "traduttore_6x30"])
+    parser.add_argument("--original-epochs", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--signs", type=int, default=50)
     parser.add_argument("--sequences", type=int, default=40)
@@ -192,6 +244,13 @@ def main():
     parser.add_argument("--skip-generated", action="store_true")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, tensorflow {__import__('tensorflow').__version__}, keras {keras.__version__}")
+    if args.recipes:
+        from benchmarks.accuracy import data_path
+
+        with tempfile.TemporaryDirectory() as scratch:
+            for name in args.datasets:
+                compare_recipes(name, data_path(name, Path(scratch)), args.seed, args.original_epochs)
+        return
     if not args.skip_generated:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "MP_Data"

@@ -168,6 +168,8 @@ def test_stream_says_each_sign_once_with_frame_positions():
 
 @pytest.mark.parametrize("kind, extra", [
     ("gru", ["model.conv_filters=[6]", "model.conv_kernel=3", "data.resample=true", "augment.crop=0.3"]),
+    ("gru", ["model.conv_filters=[6, 6]", "model.conv_stride=2", "data.resample=true", "augment.crop=0.3",
+             "augment.precomputed=true"]),
     ("bilstm", ["augment.speed=0.2"]),
     ("transformer", ["model.conv_filters=[8]", "model.units=[8]", "model.return_sequences=[true]",
                      "augment.speed=0.2"]),

@@ -191,6 +191,9 @@ def _check_model(model: ModelConfig, source: str) -> None:
             raise ConfigError(
                 f"{source}: model.{key} has {len(value)} entries but model.units has {n}; "
                 f"give one per layer or a single value for all")
+    if model.conv_stride > 1 and not model.conv_filters:
+        raise ConfigError(f"{source}: model.conv_stride {model.conv_stride} needs a convolution to stride; set "
+                          f"model.conv_filters (e.g. [64, 64]) or model.conv_stride: 1")
     seqs = per_layer(model.return_sequences, n)
     for i in range(n - 1):
         if not seqs[i]:

@@ -25,7 +25,8 @@ def build_model(cfg: ModelConfig, sequence_length: Optional[int], features: int,
     if cfg.mask_padding:
         stack.append(layers.Masking(mask_value=0.0, name="padding_mask"))
     for i, filters in enumerate(cfg.conv_filters):
-        stack.append(masked_conv_layer()(filters, cfg.conv_kernel, padding="same", activation="relu",
+        stride = cfg.conv_stride if i == len(cfg.conv_filters) - 1 else 1
+        stack.append(masked_conv_layer()(filters, cfg.conv_kernel, strides=stride, padding="same", activation="relu",
                                          name=f"conv_{i + 1}"))
     MODEL_KINDS[cfg.kind].load().body(cfg, stack, unroll)
     for i, units in enumerate(cfg.dense_units):

@@ -9,7 +9,8 @@ _MASKED_CONV: Any = None
 
 def masked_conv_layer() -> Any:
     """Conv1D that keeps the padding mask for the recurrent layers after it and writes zeros on
-    masked frames (Keras' Conv1D drops the mask).  Registered, so saved models load it back."""
+    masked frames (Keras' Conv1D drops the mask).  A strided one keeps an output frame when any of
+    the `stride` input frames it stands for is kept.  Registered, so saved models load it back."""
     global _MASKED_CONV
     if _MASKED_CONV is None:
         import keras
@@ -23,11 +24,15 @@ def masked_conv_layer() -> Any:
             def call(self, inputs: Any, mask: Any = None) -> Any:
                 out = super().call(inputs)
                 if mask is not None:
-                    out = out * keras.ops.expand_dims(keras.ops.cast(mask, out.dtype), -1)
+                    out = out * keras.ops.expand_dims(keras.ops.cast(self.compute_mask(inputs, mask), out.dtype), -1)
                 return out
 
             def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-                return mask
+                stride = self.strides[0]
+                if mask is None or stride == 1:
+                    return mask
+                kept = keras.ops.expand_dims(keras.ops.cast(mask, "float32"), -1)
+                return keras.ops.max_pool(kept, stride, stride, padding="same")[..., 0] > 0
 
         _MASKED_CONV = MaskedConv1D
     return _MASKED_CONV

@@ -9,7 +9,7 @@ from typing import Any, Optional
 import numpy as np
 
 from signtrain.config import Config
-from signtrain.transforms import augment
+from signtrain.transforms import augment, precomputed
 from signtrain.transforms.features import transform
 
 
@@ -73,6 +73,37 @@ def _augmented(prepared: Any, index: np.ndarray, config: Config, batch: int, fin
     return data.map(features, num_parallel_calls=tf.data.AUTOTUNE).map(finish)
 
 
+def _augmented_precomputed(prepared: Any, index: np.ndarray, config: Config, batch: int, finish: Any) -> Any:
+    """The same batches from features computed once: frames chosen and moved a batch at a time."""
+    import tensorflow as tf
+
+    cfg, spec, norm, ds = config.augment, prepared.spec, prepared.normalizer, prepared.dataset
+    frames = precomputed.precompute(ds.X[np.sort(index)], spec)
+    order = np.argsort(np.argsort(index))
+    data = tf.data.Dataset.from_tensor_slices((frames[order], ds.lengths[index], ds.y[index]))
+    data = data.shuffle(len(index), seed=config.train.seed, reshuffle_each_iteration=True).batch(batch)
+    T, refill = ds.X.shape[1], config.data.resample
+
+    def features(x: Any, n: Any, y: Any) -> Any:
+        if augment.temporal_enabled(cfg):
+            x = precomputed.choose_frames(x, *precomputed.frame_indices(n, T, cfg, refill))
+        if augment.spatial_enabled(cfg):
+            x = precomputed.spatial(x, cfg, spec)
+        return norm.apply_tf(precomputed.features(x, spec)), y
+
+    return _one_thread_per_op(data.map(features, num_parallel_calls=tf.data.AUTOTUNE).map(finish))
+
+
+def _one_thread_per_op(data: Any) -> Any:
+    """Each pipeline op on one thread: on a few cores, ops that split across every core fight the
+    training step for them (measured in benchmarks/profile.py)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.threading.max_intra_op_parallelism = 1
+    return data.with_options(options)
+
+
 def _normalised(prepared: Any, index: np.ndarray, batch: int, seed: int, shuffle: bool, finish: Any) -> Any:
     import tensorflow as tf
 
@@ -106,7 +137,9 @@ def training_data(prepared: Any, config: Config, passes: int = 1) -> tuple[Any, 
     classes = len(ds.labels)
     weights = class_weights(ds.y[split.train], classes) if config.train.class_weights else None
     finish = _targets(config, classes, weights)
-    if augment.enabled(config.augment):
+    if augment.enabled(config.augment) and config.augment.precomputed:
+        train = _augmented_precomputed(prepared, split.train, config, batch, finish)
+    elif augment.enabled(config.augment):
         train = _augmented(prepared, split.train, config, batch, finish)
     else:
         train = _normalised(prepared, split.train, batch, seed, True, finish)

@@ -29,6 +29,7 @@ from signtrain.training.budget import plan_budget
 from signtrain.training.prepare import Prepared, prepare
 from signtrain.training.request import TrainRequest, TrainResult
 from signtrain.training.save import save, test
+from signtrain.transforms import precomputed
 
 __all__ = ["Prepared", "TrainRequest", "TrainResult", "prepare", "train"]
 
@@ -101,6 +102,13 @@ def _resolve(config: Config, prepared: Prepared, record: dict, listener: Listene
     if config.preprocess.face == "auto" and prepared.spec.face_key:
         listener.on_message("preprocess.face: auto kept the 76 key face points (lips, nose, eyes) of the 468")
         record["face"] = "key (auto)"
+    if config.augment.precomputed:
+        why = "data.stream keeps the recordings on disk" if config.data.stream else \
+            precomputed.supported(prepared.spec, config.augment)
+        if why:
+            listener.on_message(f"augment.precomputed: {why}, so the landmarks are augmented batch by batch "
+                                f"instead (the same augmentation, slower batches)")
+            changes["augment"] = {"precomputed": False}
     budget = plan_budget(config.train, len(prepared.split.train))
     if budget is not None:
         changes["train"] = {"epochs": budget.epochs}

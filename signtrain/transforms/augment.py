@@ -76,14 +76,23 @@ def mirror(x: Any, layout: Layout) -> Any:
     return _join(flipped, x, layout)
 
 
-def spatial(x: Any, cfg: AugmentConfig, layout: Layout) -> Any:
-    """Batch [B, T, F] of raw frames -> the same batch, each sequence rotated/scaled/shifted/noised."""
+def draw_move(batch: Any, cfg: AugmentConfig) -> tuple[Any, Any, Any]:
+    """Per sequence of a batch: (angle [B, 1, 1] in radians, scale [B, 1, 1], shift [B, 1, 1, 2])."""
     import tensorflow as tf
 
-    batch = tf.shape(x)[0]
     angle = tf.random.uniform([batch, 1, 1], -1.0, 1.0) * (cfg.rotation * math.pi / 180.0)
     scale = 1.0 + tf.random.uniform([batch, 1, 1], -1.0, 1.0) * cfg.scale
     shift = tf.random.uniform([batch, 1, 1, 2], -1.0, 1.0) * cfg.shift
+    return angle, scale, shift
+
+
+def spatial(x: Any, cfg: AugmentConfig, layout: Layout, move: Any = None) -> Any:
+    """Batch [B, T, F] of raw frames -> the same batch, each sequence rotated/scaled/shifted/noised
+    (move: draw_move's parameters, drawn here when not given)."""
+    import tensorflow as tf
+
+    batch = tf.shape(x)[0]
+    angle, scale, shift = move if move is not None else draw_move(batch, cfg)
     cos, sin = tf.cos(angle)[..., None], tf.sin(angle)[..., None]
     parts = _parts(x, layout)
     moved = {}

@@ -136,13 +136,21 @@ def _sort_hands(parts: dict, left: str, right: str) -> None:
     parts[left], parts[right] = swap * b + (1 - swap) * a, swap * a + (1 - swap) * b
 
 
+def _hand_size(points: Any) -> Any:
+    """[.., 21, D] -> [.., 1, 1] wrist-to-middle-knuckle length in x, y."""
+    import tensorflow as tf
+
+    return tf.norm(points[..., MIDDLE_KNUCKLE:MIDDLE_KNUCKLE + 1, :2] - points[..., WRIST:WRIST + 1, :2], axis=-1,
+                   keepdims=True)
+
+
 def _normalise_hand(points: Any) -> Any:
     import tensorflow as tf
 
     present = _present(points)
     xyz = points[..., :3]
     wrist = xyz[..., WRIST:WRIST + 1, :]
-    size = tf.norm(xyz[..., MIDDLE_KNUCKLE:MIDDLE_KNUCKLE + 1, :2] - wrist[..., :2], axis=-1, keepdims=True)
+    size = _hand_size(points)
     centred = (xyz - wrist) / (size + EPS)
     # the wrist's own row (always 0 once centred) keeps where the hand is instead
     centred = tf.concat([wrist, centred[..., 1:, :]], axis=-2)
@@ -171,7 +179,26 @@ def transform(x: Any, spec: FeatureSpec) -> Any:
         return x
     x = tf.convert_to_tensor(x, tf.float32)
     frame_present = tf.cast(tf.reduce_any(tf.not_equal(x, 0.0), axis=-1, keepdims=True), tf.float32)
-    features, flags = (x, None) if spec.layout is None else _landmark_features(x, spec)
+    features, flags = (x, None) if spec.layout is None else _landmark_features(x, spec)[:2]
+    return finish(features, flags, frame_present, spec)
+
+
+def frame_parts(x: Any, spec: FeatureSpec) -> tuple[Any, Any, Any, Any]:
+    """The per-frame part of the transform of a known layout, which commutes with choosing frames:
+    raw [..., T, F] -> (features before velocity, one presence flag per kept part, frame present,
+    geometry: [body reference present, its scale, each hand's size] in raw image units)."""
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(x, tf.float32)
+    frame_present = tf.cast(tf.reduce_any(tf.not_equal(x, 0.0), axis=-1, keepdims=True), tf.float32)
+    features, flags, geometry = _landmark_features(x, spec, geometry=True)
+    return features, flags, frame_present, geometry
+
+
+def finish(features: Any, flags: Any, frame_present: Any, spec: FeatureSpec) -> Any:
+    """Velocity and presence flags appended to per-frame features; frames with nothing detected zero."""
+    import tensorflow as tf
+
     if spec.velocity:
         previous = tf.concat([features[..., :1, :], features[..., :-1, :]], axis=-2)
         previous_present = tf.concat([frame_present[..., :1, :], frame_present[..., :-1, :]], axis=-2)
@@ -181,9 +208,9 @@ def transform(x: Any, spec: FeatureSpec) -> Any:
     return features * frame_present
 
 
-def _landmark_features(x: Any, spec: FeatureSpec) -> tuple[Any, Any]:
+def _landmark_features(x: Any, spec: FeatureSpec, geometry: bool = False) -> tuple[Any, Any, Any]:
     """The per-part steps of a known layout (selecting, sorting, normalising) -> (features, one 0/1
-    presence flag per kept part)."""
+    presence flag per kept part, geometry as frame_parts gives it, or None unless asked)."""
     import tensorflow as tf
 
     parts = {p.name: _part(x, p) for p in spec.layout.parts}
@@ -192,9 +219,15 @@ def _landmark_features(x: Any, spec: FeatureSpec) -> tuple[Any, Any]:
     if spec.sort_hands:
         _sort_hands(parts, spec.layout.hands[0].name, spec.layout.hands[1].name)
     presence = {name: _present(points) for name, points in parts.items()}
+    shape = tf.shape(x)
+    frame = tf.concat([shape[:-1], [1]], 0)
+    sizes = [tf.reshape(_hand_size(parts[h.name]), frame) for h in spec.layout.hands] if geometry else []
+    body = [tf.zeros(frame), tf.ones(frame)] if geometry else []
     if spec.body_normalization:
         # hands too: hand normalisation below only reads their wrists' positions, now body-relative
         centre, width, ok = _body_frame(parts)
+        if geometry:
+            body = [tf.reshape(ok, frame), tf.reshape(width * tf.ones_like(ok), frame)]
         for name, points in parts.items():
             xyz = min(points.shape[-1], 3)
             moved = (points[..., :xyz] - centre[..., :xyz]) / (width + EPS)
@@ -203,11 +236,11 @@ def _landmark_features(x: Any, spec: FeatureSpec) -> tuple[Any, Any]:
     if spec.hand_normalization:
         for hand in spec.layout.hands:
             parts[hand.name] = _normalise_hand(parts[hand.name])
-    shape = tf.shape(x)
     kept = spec.kept_parts()
     flat = [tf.reshape(parts[p.name], tf.concat([shape[:-1], [spec.width(p)]], 0)) for p in kept]
     flags = [tf.reshape(presence[p.name], tf.concat([shape[:-1], [1]], 0)) for p in kept]
-    return tf.concat(flat, axis=-1), tf.concat(flags, axis=-1)
+    return (tf.concat(flat, axis=-1), tf.concat(flags, axis=-1),
+            tf.concat(body + sizes, axis=-1) if geometry else None)
 
 
 def transform_numpy(X: np.ndarray, spec: FeatureSpec, chunk: int = 512) -> np.ndarray:

@@ -1,0 +1,174 @@
+"""Augmentation on precomputed features (augment.precomputed) gives the features the per-batch
+landmark path gives: exactly without augmentation and for the same frames chosen, to float rounding
+for the same rotation/scale/shift, on every layout; the batched frame choice keeps augment.temporal's
+rules; training falls back to the landmark path where the features path cannot run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import tiny_config
+
+from signtrain.config import load_config, replace
+from signtrain.layouts import LAYOUTS
+from signtrain.transforms.features import FeatureSpec, transform
+
+tf = pytest.importorskip("tensorflow")
+from signtrain.transforms import augment, precomputed  # noqa: E402
+
+LENGTHS = sorted(LAYOUTS)
+
+
+def landmarks(length: int, seed: int, n: int = 4, T: int = 10) -> np.ndarray:
+    """Plausible frames of a layout: each part a cloud of points around its own centre, sizes of
+    real hands and shoulders; some parts, frames and a whole sequence undetected."""
+    rng = np.random.default_rng(seed)
+    layout = LAYOUTS[length]
+    x = np.zeros((n, T, length), np.float32)
+    for part in layout.parts:
+        centre = rng.uniform(0.3, 0.7, (n, 1, 1, 2))
+        points = np.zeros((n, T, part.landmarks, part.dims), np.float32)
+        spread = 0.08 if "hand" in part.name else 0.2
+        points[..., :2] = centre + rng.normal(0, spread, (n, T, part.landmarks, 2))
+        if part.dims >= 3:
+            points[..., 2] = rng.normal(0, 0.05, (n, T, part.landmarks))
+        if part.dims == 4:
+            points[..., 3] = rng.uniform(0.5, 1, (n, T, part.landmarks))
+        if part.name == "pose":  # shoulders apart, so the body frame is well defined
+            points[:, :, 11, :2] = centre[:, :, 0] + [0.1, 0.0]
+            points[:, :, 12, :2] = centre[:, :, 0] - [0.1, 0.0]
+        if "hand" in part.name:  # hands on either side: the left/right order never ties
+            points[..., 0] += 0.5 if part.name == "right_hand" else 0.0
+            points[:, 2, ...] = 0  # a hand lost for a frame
+        x[..., part.start:part.stop] = points.reshape(n, T, -1)
+    x[1] = 0          # nothing detected in a whole sequence
+    x[2, 4:6] = 0     # nor in two frames
+    x[3, -3:] = 0     # padding
+    return x
+
+
+def spec_of(length: int, *overrides: str) -> FeatureSpec:
+    return FeatureSpec.from_config(load_config(None, list(overrides)).preprocess, length)
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+@pytest.mark.parametrize("options", [(), ("preprocess.velocity=false",), ("preprocess.presence=false",),
+                                     ("preprocess.body_normalization=false",)])
+def test_without_augmentation_the_features_are_exactly_the_transforms(length, options):
+    spec = spec_of(length, *options)
+    x = landmarks(length, seed=length)
+    frames = precomputed.precompute(x, spec)
+    np.testing.assert_array_equal(precomputed.features(tf.constant(frames), spec).numpy(), transform(x, spec).numpy())
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+def test_choosing_precomputed_frames_equals_transforming_the_chosen_landmarks(length):
+    spec = spec_of(length)
+    x = landmarks(length, seed=1)
+    rng = np.random.default_rng(length)
+    index = np.sort(rng.integers(0, x.shape[1], x.shape[:2]), axis=1).astype(np.int32)
+    valid = np.ones(index.shape, np.float32)
+    valid[:, 7:] = 0
+    chosen = precomputed.choose_frames(tf.constant(precomputed.precompute(x, spec)), index, valid)
+    raw = np.take_along_axis(x, index[..., None], axis=1) * valid[..., None]
+    np.testing.assert_array_equal(precomputed.features(chosen, spec).numpy(), transform(raw, spec).numpy())
+
+
+MOVES = [{"rotation": 15.0}, {"scale": 0.2}, {"shift": 0.1}, {"rotation": 10.0, "scale": 0.1, "shift": 0.05}]
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+@pytest.mark.parametrize("move", MOVES, ids=lambda m: "+".join(m))
+@pytest.mark.parametrize("body", ["auto", "false"])
+def test_moving_precomputed_features_equals_moving_the_landmarks(length, move, body):
+    # sort_hands off: moved landmarks are re-sorted, precomputed hands keep the signer's own order
+    spec = spec_of(length, "preprocess.sort_hands=false", f"preprocess.body_normalization={body}")
+    cfg = replace(load_config("base"), augment=move).augment
+    x = landmarks(length, seed=7)
+    draw = augment.draw_move(len(x), cfg)
+    expected = transform(augment.spatial(tf.constant(x), cfg, spec.layout, draw), spec).numpy()
+    moved = precomputed.spatial(tf.constant(precomputed.precompute(x, spec)), cfg, spec, draw)
+    got = precomputed.features(moved, spec).numpy()
+    # float rounding, magnified where a point is divided by a hand's size
+    np.testing.assert_allclose(got, expected, atol=2e-4, rtol=1e-4)
+    if "rotation" in move:  # a turn shows in any layout (scale and shift vanish in body-relative ones)
+        still = precomputed.features(tf.constant(precomputed.precompute(x, spec)), spec).numpy()
+        assert np.abs(got - still).max() > 1e-3
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+def test_noise_moves_only_detected_points_by_about_its_size(length):
+    spec = spec_of(length)
+    cfg = replace(load_config("base"), augment={"noise": 0.01}).augment
+    x = landmarks(length, seed=3)
+    frames = tf.constant(precomputed.precompute(x, spec))
+    clean = precomputed.features(frames, spec).numpy()
+    noisy = precomputed.features(precomputed.spatial(frames, cfg, spec), spec).numpy()
+    assert not noisy[1].any() and not noisy[2, 4:6].any() and not noisy[3, -3:].any()
+    start = 0
+    for part in spec.kept_parts():  # a hand lost in frame 2 stays lost
+        if "hand" in part.name:
+            assert not noisy[:, 2, start:start + spec.width(part)].any()
+        start += spec.width(part)
+    assert 0 < np.abs(noisy - clean).max() < 10
+
+
+@pytest.mark.parametrize("refill", [True, False])
+@pytest.mark.parametrize("options", [("augment.crop=0.5",), ("augment.frame_dropout=0.5",), ("augment.speed=0.5",),
+                                     ("augment.crop=0.3", "augment.frame_dropout=0.2", "augment.speed=0.3")])
+def test_batched_frame_choice_keeps_the_temporal_rules(refill, options):
+    cfg = load_config("base", list(options)).augment
+    T = 20
+    lengths = np.array([20, 10, 5, 1, 13] * 8)
+    index, valid = (v.numpy() for v in precomputed.frame_indices(lengths, T, cfg, refill))
+    assert index.shape == valid.shape == (len(lengths), T)
+    for n, idx, ok in zip(lengths, index, valid):
+        shown = idx[ok > 0]
+        assert len(shown) >= 1 and (np.diff(shown) >= 0).all()     # in time order
+        assert shown.max() < n                                     # never past the recording
+        assert ok[:len(shown)].all() and not ok[len(shown):].any()  # padding only at the end
+        if refill:
+            assert len(shown) == T                                 # stretched back to every frame
+        if "augment.crop=0.5" in options:
+            assert shown.max() - shown.min() + 1 <= n              # one window of the recording
+        if not any("speed" in o for o in options) and not refill:
+            assert len(shown) <= n
+        if options == ("augment.frame_dropout=0.5",) and not refill:
+            assert shown[0] == 0                                   # the first frame is never dropped
+
+
+def test_without_temporal_augmentation_every_frame_is_shown_in_order():
+    cfg = load_config("base").augment
+    index, valid = (v.numpy() for v in precomputed.frame_indices(np.array([6, 3]), 6, cfg, refill=False))
+    np.testing.assert_array_equal(index, [[0, 1, 2, 3, 4, 5], [0, 1, 2, 0, 0, 0]])
+    np.testing.assert_array_equal(valid, [[1] * 6, [1, 1, 1, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("overrides, reason", [(["augment.mirror=true"], "mirror"),
+                                               (["data.stream=true"], "data.stream")])
+def test_training_falls_back_to_landmarks_where_features_cannot_be_moved(tmp_path, tree, overrides, reason):
+    from signtrain.progress import Listener
+    from signtrain.training.run import TrainRequest, train
+
+    heard = []
+
+    class Ear(Listener):
+        def on_message(self, text):
+            heard.append(text)
+
+    config = tiny_config(tree(sequences=10), tmp_path / "models", "augment.precomputed=true", "augment.rotation=5", *overrides,
+                         features=225)
+    result = train(TrainRequest(config), Ear())
+    assert any("augment.precomputed" in h and reason in h for h in heard)
+    assert "precomputed: false" in (result.run_dir / "config.yaml").read_text()
+
+
+def test_training_on_precomputed_features(tmp_path, tree):
+    from signtrain.training.run import TrainRequest, train
+
+    config = tiny_config(tree(sequences=10), tmp_path / "models", "augment.precomputed=true", "augment.rotation=5",
+                         "augment.noise=0.01", "augment.crop=0.2", "augment.frame_dropout=0.1", "preprocess.velocity=true",
+                         "preprocess.hand_normalization=true", features=225)
+    result = train(TrainRequest(config))
+    assert result.epochs_run >= 1 and 0.0 <= result.test_accuracy <= 1.0
+    assert "precomputed: true" in (result.run_dir / "config.yaml").read_text()
