@@ -150,7 +150,8 @@ def main() -> None:
                         help="'NAME=KEY=VALUE;KEY=VALUE': the default recipe with these keys, as recipe NAME")
     parser.add_argument("--original-epochs", type=int, default=500)
     parser.add_argument("--passes", nargs="*", type=int, default=[],
-                        help="also the default recipe trained for exactly these numbers of passes (a time-to-accuracy curve)")
+                        help="also the default recipe trained for exactly these numbers of passes "
+                             "(a time-to-accuracy curve)")
     args = parser.parse_args()
     variants = {}
     for text in args.variant:
@@ -178,7 +179,8 @@ def main() -> None:
                             run = original_recipe(name, path, split, repeat, args.original_epochs)
                             assert run["sources"] == [reference.sources[i] for i in split.test], "readers disagree"
                         else:
-                            run = signtrain_recipe(config, split, int(recipe.split()[0]) if "passes" in recipe else None)
+                            passes = int(recipe.split()[0]) if recipe.endswith(" passes") else None
+                            run = signtrain_recipe(config, split, passes)
                         runs[recipe].append(run)
                         print(f"  repeat {repeat + 1} fold {k + 1} {recipe:>10}: {run['accuracy'] * 100:5.1f} % "
                               f"({run['seconds']:.0f} s)", flush=True)

@@ -156,8 +156,8 @@ def test_training_falls_back_to_landmarks_where_features_cannot_be_moved(tmp_pat
         def on_message(self, text):
             heard.append(text)
 
-    config = tiny_config(tree(sequences=10), tmp_path / "models", "augment.precomputed=true", "augment.rotation=5", *overrides,
-                         features=225)
+    config = tiny_config(tree(sequences=10), tmp_path / "models", "augment.precomputed=true", "augment.rotation=5",
+                         *overrides, features=225)
     result = train(TrainRequest(config), Ear())
     assert any("augment.precomputed" in h and reason in h for h in heard)
     assert "precomputed: false" in (result.run_dir / "config.yaml").read_text()
@@ -167,8 +167,8 @@ def test_training_on_precomputed_features(tmp_path, tree):
     from signtrain.training.run import TrainRequest, train
 
     config = tiny_config(tree(sequences=10), tmp_path / "models", "augment.precomputed=true", "augment.rotation=5",
-                         "augment.noise=0.01", "augment.crop=0.2", "augment.frame_dropout=0.1", "preprocess.velocity=true",
-                         "preprocess.hand_normalization=true", features=225)
+                         "augment.noise=0.01", "augment.crop=0.2", "augment.frame_dropout=0.1",
+                         "preprocess.velocity=true", "preprocess.hand_normalization=true", features=225)
     result = train(TrainRequest(config))
     assert result.epochs_run >= 1 and 0.0 <= result.test_accuracy <= 1.0
     assert "precomputed: true" in (result.run_dir / "config.yaml").read_text()
