@@ -42,6 +42,7 @@ class ExportFormat(_Entry):
     fixed_batch: bool = False     # its input is one window [1, T, F]
     folder: bool = False          # written as a folder (its marker file inside)
     marker: str = ""
+    options: tuple[str, ...] = ()  # keyword options its write() takes from the command line
     # parity a file must meet against the Keras model, per quantisation mode it supports
     thresholds: dict[str, tuple[float, float]] = field(default_factory=lambda: {"none": PARITY})
 
@@ -70,6 +71,9 @@ EXPORT_FORMATS: dict[str, ExportFormat] = _table(
     ExportFormat("keras", "signtrain.deploy.formats.keras", ".keras", baked=False, reads=(".h5",)),
     ExportFormat("onnx", "signtrain.deploy.formats.onnx", ".onnx", baked=True, extra="onnx",
                  modules=("tf2onnx", "onnxruntime")),
+    ExportFormat("web", "signtrain.deploy.formats.web", ".web", baked=True, extra="onnx",
+                 modules=("tf2onnx", "onnxruntime"), folder=True, marker="index.html",
+                 options=("web_assets", "model_asset", "on_download")),
 )
 
 READERS: dict[str, Reader] = _table(

@@ -145,3 +145,24 @@ def test_sentences_are_built_from_the_recordings_with_the_pause_asked():
     assert len(sentence.frames) == sentence.rest_from + 90 and not sentence.frames[sentence.ends[0] + 1:][:9].any()
     twice = build(recordings, np.random.default_rng(1), pause=9, kind="still", repeat=True, fps=30.0)
     assert any(a == b for a, b in zip(twice.words, twice.words[1:]))
+
+
+def test_the_golden_sentences_say_what_they_said():
+    """tests/golden/live.json: the cases the browser page's port of the rule replays too (test_web.py)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    golden_dir = Path(__file__).parent / "golden"
+    sys.path.insert(0, str(golden_dir))
+    try:
+        from make_live import predict
+    finally:
+        sys.path.remove(str(golden_dir))
+    golden = json.loads((golden_dir / "live.json").read_text())
+    assert len(golden["cases"]) >= 10
+    for case in golden["cases"]:
+        settings = LiveSettings(**case["settings"])
+        said = recognise(predict, golden["labels"], settings, np.asarray(case["frames"], np.float32)).emissions
+        assert [{"sign": e.sign, "frame": e.frame, "start_frame": e.start_frame} for e in said] == case["said"], \
+            case["name"]

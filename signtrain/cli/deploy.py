@@ -1,4 +1,4 @@
-"""Model commands: info, evaluate, export, predict."""
+"""Model commands: info, evaluate, export, predict, serve."""
 
 from __future__ import annotations
 
@@ -90,7 +90,8 @@ def evaluate(
 
 @app.command(epilog=examples("signtrain export models/lstm_model.h5", "signtrain export models/lstm_model.h5 "
                              "--format all", "signtrain export models/lstm_model.h5 --format tflite --format onnx",
-                             "signtrain export models/lstm_model.h5 --quantize int8"))
+                             "signtrain export models/lstm_model.h5 --quantize int8",
+                             "signtrain export models/lstm_model.h5 --format web --model-asset holistic_landmarker.task"))
 @command("export")
 def export(
     model: Path = typer.Argument(..., metavar="MODEL", help="Trained model (.h5 or .keras) with its .meta.json "
@@ -103,16 +104,23 @@ def export(
                                           "(default: export/ in the model's run)."),
     data: Optional[str] = typer.Option(None, "--data", "-d", metavar="PATH", help="Check parity on this tree "
                                        "instead of the held-out split recorded at training."),
+    model_asset: Optional[Path] = ModelAssetOpt,
+    web_assets: Optional[Path] = typer.Option(None, "--web-assets", metavar="DIR", help="web: a folder of the "
+                                              "npm tarballs the page runs on (npm pack), for machines without "
+                                              "network (default: the npm registry, cached once)."),
     as_json: bool = JsonOpt,
 ) -> int:
     """Export a trained model and prove each file matches it (parity on real sequences, latency)."""
-    from signtrain import ui
+    from signtrain import paths, ui
     from signtrain.deploy.export import export as run_export
 
     names = list(EXPORT_FORMATS) if "all" in formats else list(dict.fromkeys(f.value for f in formats))
+    if web_assets is not None:
+        paths.readable_folder(web_assets, "--web-assets", hint="give the folder holding the npm tarballs")
     console = ui.make_console(stderr=as_json)
     with ui.Phases(console) as phases:
-        report = run_export(model, names, quantize.value, output, data, listener=phases)
+        report = run_export(model, names, quantize.value, output, data, listener=phases, web_assets=web_assets,
+                            model_asset=model_asset)
     show(as_json, report, lambda: ui.render_export_report(report, console))
     requested_only = [e for e in report.entries if e.note.startswith("skipped")] if "all" not in formats else []
     if requested_only:
@@ -228,4 +236,28 @@ def predict(
     for sign in signs if say else []:
         say(sign)
     spoken_to(signs, words)
+    return 0
+
+
+@app.command(epilog=examples("signtrain serve models/export/lstm_model.web",
+                             "signtrain serve models/export/lstm_model.web --port 8080"))
+@command("serve")
+def serve(
+    folder: Path = typer.Argument(..., metavar="FOLDER", help="The .web folder `signtrain export --format web` wrote."),
+    port: int = typer.Option(8000, "--port", "-p", help="Port to listen on (0 = any free one)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 lets other machines (a "
+                             "phone) in, but their browsers allow the camera only over https or localhost."),
+) -> int:
+    """Serve an exported web page locally (Ctrl-C stops it)."""
+    from signtrain import ui
+    from signtrain.deploy.web.serve import make_server, url_of
+
+    server = make_server(folder, host, port)
+    ui.print_note(f"serving {folder} at {url_of(server)} (open it in a browser; Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        ui.print_note("stopped")
+    finally:
+        server.server_close()
     return 0

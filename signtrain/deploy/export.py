@@ -15,7 +15,7 @@ import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -102,9 +102,12 @@ def _missing_modules(fmt: ExportFormat) -> list[str]:
 
 
 def export(model_path: Path, formats: list[str], quantize: str = "none", output: Optional[Path] = None,
-           data: Optional[str] = None, listener: Optional[Listener] = None) -> ExportReport:
-    """The listener hears each step (loading, converting, checking) as it starts."""
-    on_phase = (listener or Listener()).on_phase
+           data: Optional[str] = None, listener: Optional[Listener] = None, **options: Any) -> ExportReport:
+    """The listener hears each step (loading, converting, checking) as it starts.  options: what a
+    format's write() takes besides the model (the registry's `options`, e.g. web_assets)."""
+    listener = listener or Listener()
+    on_phase = listener.on_phase
+    options = {"on_download": listener.on_message, **{k: v for k, v in options.items() if v is not None}}
     unknown = [f for f in formats if f not in EXPORT_FORMATS]
     if unknown:
         raise ConfigError(f"--format {unknown[0]}: choose one of {', '.join(EXPORT_FORMATS)} or all")
@@ -130,8 +133,9 @@ def export(model_path: Path, formats: list[str], quantize: str = "none", output:
     with FolderLock(output, f"{output} is being written by another signtrain export"):
         notes = publish.clean(output)  # what an export killed here before left: finished or removed
         for name in formats:
+            wanted = {k: v for k, v in options.items() if k in EXPORT_FORMATS[name].options}
             entries.append(_export_one(name, predictor, mode_for(name, quantize), output, stem, reference.X,
-                                       expected, calibration, on_phase))
+                                       expected, calibration, on_phase, wanted))
     return ExportReport(str(model_path), str(output), len(reference), split, entries, notes)
 
 
@@ -141,7 +145,8 @@ def mode_for(name: str, quantize: str) -> str:
 
 
 def _export_one(name: str, predictor: Predictor, mode: str, output: Path, stem: str, X: np.ndarray,
-                expected: np.ndarray, calibration: np.ndarray, on_phase: Callable[[str], None]) -> ExportEntry:
+                expected: np.ndarray, calibration: np.ndarray, on_phase: Callable[[str], None],
+                options: dict) -> ExportEntry:
     """Convert, check, and publish one format with its sidecar and labels as one unit (or nothing)."""
     fmt = EXPORT_FORMATS[name]
     final = output / f"{stem}{'' if mode == 'none' else '_' + mode}{fmt.suffix}"
@@ -155,7 +160,7 @@ def _export_one(name: str, predictor: Predictor, mode: str, output: Path, stem: 
         staged = unit.stage(final.name)
         on_phase(f"converting to {name}" + ("" if mode == "none" else f" ({mode})"))
         with quiet_tensorflow():
-            fmt.load().write(predictor, mode, calibration, staged)
+            fmt.load().write(predictor, mode, calibration, staged, **options)
         on_phase(f"checking the {name} file against the Keras model")
         with quiet_tensorflow():
             _check(entry, name, staged, predictor, X, expected)

@@ -89,7 +89,8 @@ class LiveSettings:
 
 
 def movement(previous: np.ndarray, frame: np.ndarray) -> float:
-    return float(np.mean(np.abs(frame - previous)))
+    # float32 differences, a float64 mean: what the browser page computes too (web/page/recognizer.js)
+    return float(np.mean(np.abs(frame - previous), dtype=np.float64))
 
 
 def calibrate(recordings: list[np.ndarray]) -> dict:

@@ -91,6 +91,9 @@ class Phases(Listener):
 
     __call__ = on_phase
 
+    def on_message(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False)
+
     def stop(self) -> None:
         if self._status is not None:
             self._status.stop()

@@ -1,0 +1,132 @@
+// Continuous recognition in the browser: the same windows and decision rule as signtrain's
+// Python Recognizer (signtrain/deploy/live.py), line for line, so that the page says what
+// `signtrain predict --stream` says.  Shared golden vectors (tests/golden/live.json) are run
+// through both implementations by the test suites, so the two cannot drift apart.
+
+export const MIN_MOVING = 2;      // frames of movement below which a stretch is a twitch
+export const REPEAT_SPAN = 0.7;   // share of a recording's span before the same sign can be said again
+export const LONGEST = 2;         // a finished stretch is seen whole up to this many spans
+
+// float32 differences, a float64 mean (as live.movement)
+export function movement(previous, frame) {
+  let sum = 0;
+  for (let i = 0; i < frame.length; i++) sum += Math.abs(Math.fround(frame[i] - previous[i]));
+  return sum / frame.length;
+}
+
+// nearest-frame resampling to `length` frames (numpy: floor(linspace(0, n - 1, length) + 0.5))
+export function resampleIndex(n, length) {
+  const index = new Array(length);
+  const step = length > 1 ? (n - 1) / (length - 1) : 0;
+  for (let i = 0; i < length; i++) index[i] = Math.floor((i === length - 1 && length > 1 ? n - 1 : i * step) + 0.5);
+  return index;
+}
+
+// pad at the end with zero frames, or cut as data.truncate says
+export function fitLength(frames, length, truncate) {
+  const n = frames.length;
+  if (n >= length) {
+    const start = { keep_start: 0, keep_end: n - length, keep_center: Math.floor((n - length) / 2) }[truncate];
+    return frames.slice(start, start + length);
+  }
+  const width = frames[0].length;
+  return frames.concat(Array.from({ length: length - n }, () => new Float32Array(width)));
+}
+
+export class Recognizer {
+  // predict(window: Float32Array[] of settings.length frames) -> Promise<Float32Array probabilities>
+  constructor(predict, labels, settings, onEmission = null) {
+    this.predict = predict;
+    this.labels = labels;
+    this.s = settings;
+    this.onEmission = onEmission;
+    this.capacity = LONGEST * settings.span + Math.max(settings.gap, settings.wait) + 1;
+    this.recent = [];
+    this.frames = 0;
+    this.decisions = 0;
+    this.emissions = [];
+    this.first = null;
+    this.active = false; this.start = 0; this.moving = 0; this.still = 0;
+    this.said = null;
+    this.run = 0; this.runLabel = -1;
+  }
+
+  async push(frame) {
+    frame = Float32Array.from(frame);
+    if (this.first === null) this.first = frame;
+    const moved = this.recent.length ? movement(this.recent[this.recent.length - 1], frame) > this.s.motion : false;
+    this.remember(frame);
+    const t = this.frames;
+    this.frames += 1;
+    let said = [];
+    if (moved) {
+      if (!this.active) {
+        this.active = true; this.start = t; this.moving = 0; this.said = null;
+        this.run = 0; this.runLabel = -1;
+      }
+      this.moving += 1;
+      this.still = 0;
+      if (t - this.start >= this.s.span && (t - this.start) % this.s.stride === 0) said = said.concat(await this.decide(t, false));
+    } else if (this.active) {
+      this.still += 1;
+      const short = this.moving < Math.floor(this.s.span / 2);
+      if (this.still >= (short ? Math.max(this.s.gap, this.s.wait) : this.s.gap)) said = said.concat(await this.decide(t, true));
+    }
+    return said;
+  }
+
+  async finish() {
+    if (!this.active || !this.recent.length) return [];
+    for (let k = this.s.gap - this.still; k > 0; k--) {
+      this.remember(this.recent[this.recent.length - 1]);
+      this.still += 1;
+    }
+    return this.decide(this.frames - 1, true);
+  }
+
+  remember(frame) {
+    this.recent.push(frame);
+    if (this.recent.length > this.capacity) this.recent.shift();
+  }
+
+  window(skip = 0, span = null) {
+    span = span || this.s.span;
+    let frames = this.recent.slice(0, this.recent.length - skip);
+    frames = frames.slice(Math.max(0, frames.length - span));
+    if (frames.length < span) frames = Array.from({ length: span - frames.length }, () => this.first).concat(frames);
+    if (this.s.resample) return resampleIndex(frames.length, this.s.length).map((i) => frames[i]);
+    return fitLength(frames, this.s.length, this.s.truncate);
+  }
+
+  async decide(t, final) {
+    if (final) {
+      this.active = false;
+      if (this.moving < MIN_MOVING) return [];
+    }
+    const length = t - this.start + 1 - this.still;
+    const skip = final ? this.still - Math.min(this.still, Math.max(0, Math.floor((this.s.span - length) / 2))) : 0;
+    const span = final && this.s.resample && length > this.s.span ? Math.min(length + 2, LONGEST * this.s.span) : null;
+    const probs = await this.predict(this.window(skip, span));
+    this.decisions += 1;
+    let best = 0;
+    for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
+    const last = this.emissions.length ? this.emissions[this.emissions.length - 1] : null;
+    const tail = last !== null && last.sign === this.labels[best] && (
+      t - last.frame < REPEAT_SPAN * this.s.span
+      || (this.moving < Math.floor(this.s.span / 2) && this.start - last.frame <= Math.floor(this.s.span / 2)));
+    if (probs[best] < this.s.threshold || best === this.said || tail) {
+      this.run = 0; this.runLabel = -1;
+      return [];
+    }
+    if (!final) {
+      this.run = best === this.runLabel ? this.run + 1 : 1;
+      this.runLabel = best;
+      if (this.run < this.s.hold) return [];
+    }
+    this.said = best;
+    const emission = { sign: this.labels[best], frame: t, start_frame: Math.max(0, t - this.s.span + 1), probability: probs[best] };
+    this.emissions.push(emission);
+    if (this.onEmission) this.onEmission(emission);
+    return [emission];
+  }
+}

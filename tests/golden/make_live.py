@@ -1,0 +1,120 @@
+"""Writes tests/golden/live.json: sentences of tiny synthetic signs, the settings they are streamed
+with, and what signtrain's Recognizer says on them.  The Python suite (tests/test_live.py) and the
+browser page's (tests/test_web.py, through node) both replay these cases, so the two implementations
+of the decision rule cannot drift apart.  Rerun after a deliberate change to the rule:
+
+    python tests/golden/make_live.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from signtrain.deploy.live import LiveSettings, recognise  # noqa: E402
+
+LABELS = ["hello", "thanks", "yes"]
+SPAN, WIDTH = 12, 4
+OUT = Path(__file__).with_name("live.json")
+
+
+def vote(window: list) -> list:
+    """The golden model, simple enough to write the same in JavaScript: the sign (value 0 of a frame,
+    1-based) most moving frames of the window carry, with probability 0.9; sign 0 on a still window."""
+    counts = [0] * len(LABELS)
+    for previous, frame in zip(window, window[1:]):
+        moved = sum(abs(float(np.float32(a) - np.float32(b))) for a, b in zip(frame, previous)) / len(frame) > 1e-4
+        k = int(round(float(frame[0]))) - 1
+        if moved and 0 <= k < len(LABELS):
+            counts[k] += 1
+    best = max(range(len(LABELS)), key=lambda i: (counts[i], -i))
+    return [0.9 if i == best else 0.05 for i in range(len(LABELS))]
+
+
+def predict(X: np.ndarray) -> np.ndarray:
+    return np.array([vote([list(map(float, f)) for f in window]) for window in X])
+
+
+def sign(k: int, frames: int = SPAN, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed + k)
+    out = np.zeros((frames, WIDTH), np.float32)
+    out[:, 0] = k + 1
+    out[:, 1:] = np.sin(np.linspace(0, 3, frames))[:, None] * (k + 1) * 0.1 + rng.normal(0, 0.01, (frames, 3))
+    return out
+
+
+def sentence(signs: list, pause: int, kind: str, lengths=None) -> np.ndarray:
+    parts: list = []
+    for i, k in enumerate(signs):
+        if parts and pause:
+            parts.append(np.repeat(parts[-1][-1:], pause, axis=0) if kind == "still"
+                         else np.zeros((pause, WIDTH), np.float32))
+        parts.append(sign(k, (lengths or {}).get(i, SPAN), seed=i))
+    return np.concatenate(parts)
+
+
+SETTINGS = LiveSettings(span=SPAN, length=8, resample=True, truncate="keep_start", motion=1e-3, gap=4, wait=6,
+                        stride=3, threshold=0.6, hold=2)
+
+
+def cases() -> list:
+    out = []
+    for kind in ("still", "nothing"):
+        for pause in (0, 6, 15, 30):
+            out.append((f"three signs, {pause}-frame {kind} pause", sentence([2, 0, 1], pause, kind), SETTINGS))
+        out.append((f"a sign twice, {kind} pause", sentence([1, 1, 0], 15, kind), SETTINGS))
+    rest = sentence([0], 0, "still")
+    out.append(("a rest after a sign", np.concatenate([rest, np.repeat(rest[-1:], 90, axis=0)]), SETTINGS))
+    out.append(("long and short signs", sentence([0, 2, 1], 10, "still", {0: 30, 1: 5}), SETTINGS))
+    out.append(("padded windows, kept end", sentence([2, 1], 10, "nothing"),
+                replace(SETTINGS, resample=False, truncate="keep_end")))
+    out.append(("padded windows, kept centre", sentence([0, 1, 2], 8, "still"),
+                replace(SETTINGS, resample=False, truncate="keep_center", length=16)))
+    out.append(("strict threshold", sentence([0, 1], 10, "still"), replace(SETTINGS, threshold=0.95)))
+    out.append(("joined, quick decisions", sentence([0, 1, 2, 0], 0, "still", {1: 30, 2: 30}),
+                replace(SETTINGS, stride=1, hold=1)))
+    return out
+
+
+def settings_cases() -> list:
+    """The page computes a stream's settings from the facts its settings.json carries (web/page/settings.js):
+    the same as LiveSettings.of at each frame rate."""
+    from types import SimpleNamespace
+
+    from signtrain.deploy import live
+
+    out = []
+    for recording_frames, fps, motion, resample in ((30, 30.0, 0.004, True), (45, None, None, False),
+                                                   (20, 25.0, 0.002, True), (None, None, None, True)):
+        facts = {"recording_frames": recording_frames, "fps": fps, "motion": motion, "length": 48,
+                 "resample": resample, "truncate": "keep_center", "default_fps": live.DEFAULT_FPS,
+                 "default_motion": live.DEFAULT_MOTION, "gap_seconds": live.GAP_SECONDS,
+                 "wait_seconds": live.WAIT_SECONDS, "threshold": 0.3, "hold": 2}
+        meta = SimpleNamespace(live={"recording_frames": recording_frames, "fps": fps, "motion": motion},
+                               sequence_length=48,
+                               config=SimpleNamespace(data=SimpleNamespace(resample=resample, truncate="keep_center")))
+        for at in (None, 10.0, 15.0, 24.0, 25.0, 30.0, 60.0):
+            out.append({"facts": facts, "fps": at, "settings": live.LiveSettings.of(meta, at).to_dict()})
+    return out
+
+
+def main() -> None:
+    golden = {"labels": LABELS, "cases": [], "settings": settings_cases()}
+    for name, frames, settings in cases():
+        said = recognise(predict, LABELS, settings, frames).emissions
+        golden["cases"].append({
+            "name": name, "settings": settings.to_dict(), "frames": frames.astype(np.float32).tolist(),
+            "said": [{"sign": e.sign, "frame": e.frame, "start_frame": e.start_frame} for e in said]})
+    OUT.write_text(json.dumps(golden) + "\n")
+    for case in golden["cases"]:
+        print(f"{case['name']}: {' '.join(s['sign'] for s in case['said'])}")
+
+
+if __name__ == "__main__":
+    main()
