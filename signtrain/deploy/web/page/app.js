@@ -1,7 +1,8 @@
 // The page: camera or video file -> MediaPipe Holistic (the same .task bundle as `signtrain extract`)
 // -> the model's frame vector -> the same windows and decision rule as `signtrain predict --stream`
 // -> the signs as large text, spoken with the Web Speech API.  Everything is loaded from this
-// folder: no request leaves the page's own host.
+// folder: no request leaves the page's own host (own-host.js, imported first, refuses any).
+import "./own-host.js";
 import { FilesetResolver, HolisticLandmarker, DrawingUtils } from "./vendor/tasks-vision/vision_bundle.mjs";
 import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
 import { Recognizer } from "./recognizer.js";
@@ -169,20 +170,50 @@ async function startCamera() {
   }
 }
 
+// A browser does not say a video's frame rate: play a few frames and read their media times.
+async function frameRate(video) {
+  if (!video.requestVideoFrameCallback) return config.live.default_fps;
+  const times = [];
+  await new Promise((ok) => {
+    const seen = (now, meta) => {
+      times.push(meta.mediaTime);
+      if (times.length < 12) video.requestVideoFrameCallback(seen); else ok();
+    };
+    video.requestVideoFrameCallback(seen);
+    video.play();
+    setTimeout(ok, 3000);
+  });
+  video.pause();
+  const steps = times.slice(1).map((t, i) => t - times[i]).filter((d) => d > 0).sort((a, b) => a - b);
+  return steps.length ? Math.round(1 / steps[Math.floor(steps.length / 2)] * 100) / 100 : config.live.default_fps;
+}
+
+// Seek, and wait until the new frame is on show ('seeked' alone can come before the frame is drawn)
+function showFrame(video, time) {
+  return new Promise((ok) => {
+    const timer = setTimeout(ok, 2000);
+    const done = () => { clearTimeout(timer); ok(); };
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(done); else video.onseeked = done;
+    video.currentTime = time;
+  });
+}
+
 // A video file (or URL), every frame in turn, as `signtrain predict VIDEO --stream` reads it.
-async function playUrl(url, fps = config.live.default_fps) {
+async function playUrl(url, fps = null) {
   stop();
   await newLandmarker();
   const video = $("video");
   video.src = url;
   await new Promise((ok, fail) => { video.onloadeddata = ok; video.onerror = () => fail(new Error("the video cannot be read")); });
+  fps = fps || await frameRate(video);
+  state.video_fps = fps;
   newRecognizer(fps);
   running = true;
   $("stop").disabled = false;
   status("Reading the video, every frame…");
   const frames = Math.round(video.duration * fps);
   for (let i = 0; i < frames && running; i++) {
-    await new Promise((ok) => { video.onseeked = ok; video.currentTime = (i + 0.5) / fps; });
+    await showFrame(video, (i + 0.5) / fps);
     await processFrame(video, Math.round(i * 1000 / fps));
   }
   for (const e of await recognizer.finish()) void e;
