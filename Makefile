@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := demo
 
-.PHONY: demo test venv clean speech-engine
+.PHONY: demo test venv clean system-programs
 
 venv: $(VENV)/.installed
 
@@ -25,15 +25,22 @@ demo: venv
 	cd $(DEMO) && ../$(BIN)/signtrain export models/lstm_model.h5 --format tflite
 	cd $(DEMO) && ../$(BIN)/signtrain predict models/export/lstm_model.tflite MP_Data/hello/0
 
-test: venv speech-engine
+test: venv system-programs
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
-# The speech tests need the espeak-ng engine: installed where this machine can (root with apt-get, as CI).
-speech-engine:
-	@command -v espeak-ng >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; } || \
-		echo "note: espeak-ng is not installed and cannot be installed here; the speech tests will say so"
+# Programs some tests drive, installed where this machine can (root with apt-get, as CI): the speech
+# engine (espeak-ng), and for the web page a real browser (chromium, chromium-driver), ffmpeg (the
+# fake camera's .y4m) and node (the page's decision rule against the golden vectors).
+SYSTEM_PROGRAMS = espeak-ng:espeak-ng chromium:chromium chromedriver:chromium-driver ffmpeg:ffmpeg node:nodejs
+system-programs:
+	@missing=""; for pair in $(SYSTEM_PROGRAMS); do command -v $${pair%%:*} >/dev/null 2>&1 || \
+		missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "note: not installed and cannot be installed here:$$missing; the tests that need them will say so"; fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache

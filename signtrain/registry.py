@@ -43,6 +43,7 @@ class ExportFormat(_Entry):
     folder: bool = False          # written as a folder (its marker file inside)
     marker: str = ""
     options: tuple[str, ...] = ()  # keyword options its write() takes from the command line
+    in_all: bool = True           # written by --format all (the web page is an app, asked for by name)
     # parity a file must meet against the Keras model, per quantisation mode it supports
     thresholds: dict[str, tuple[float, float]] = field(default_factory=lambda: {"none": PARITY})
 
@@ -73,7 +74,7 @@ EXPORT_FORMATS: dict[str, ExportFormat] = _table(
                  modules=("tf2onnx", "onnxruntime")),
     ExportFormat("web", "signtrain.deploy.formats.web", ".web", baked=True, extra="onnx",
                  modules=("tf2onnx", "onnxruntime"), folder=True, marker="index.html",
-                 options=("web_assets", "model_asset", "on_download")),
+                 options=("web_assets", "model_asset", "on_download"), in_all=False),
 )
 
 READERS: dict[str, Reader] = _table(
@@ -94,6 +95,11 @@ MODEL_KINDS: dict[str, ModelKind] = _table(
 
 def export_format_names() -> tuple[str, ...]:
     return tuple(EXPORT_FORMATS)
+
+
+def all_export_format_names() -> tuple[str, ...]:
+    """What --format all writes."""
+    return tuple(name for name, f in EXPORT_FORMATS.items() if f.in_all)
 
 
 def quantize_modes() -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+SIGNS = ("first", "second", "third")
 RECORD_SPEECH = ("window.__spoken = []; if (window.speechSynthesis) { window.speechSynthesis.speak = "
                  "(u) => window.__spoken.push(u.text); }")
 
@@ -107,3 +108,31 @@ class Page:
         self.driver.quit()
         self.server.shutdown()
         self.server.server_close()
+
+
+def clip_model(clip: Path, bundle: Path, root: Path, steps: int = 160) -> tuple[Path, Any]:
+    """A model of three made-up 'signs', the thirds of a video (jittered 40-frame windows of each,
+    pose4_hands layout), trained with the default recipe -> (model path, the video's holistic frames
+    as `signtrain extract` reads them)."""
+    import numpy as np
+
+    from signtrain.config import load_config
+    from signtrain.extract.holistic import layout_named, selection
+    from signtrain.extract.run import landmarks_of
+    from signtrain.training.run import train
+
+    frames, _, _ = landmarks_of(clip, bundle, layout_named("holistic"))
+    chosen = frames[:, selection(layout_named("pose4_hands"))]
+    rng = np.random.default_rng(0)
+    third = len(chosen) // 3
+    for k, sign in enumerate(SIGNS):
+        (root / "MP_Data" / sign).mkdir(parents=True)
+        for n in range(12):
+            start = k * third + int(rng.integers(0, third - 40 + 1))
+            window = chosen[start:start + 40]
+            np.save(root / "MP_Data" / sign / f"{n}.npy",
+                    window + rng.normal(0, 0.002, window.shape).astype(np.float32) * (window != 0))
+    config = load_config(None, [f"train.steps={steps}", "train.tensorboard=false", "data.cache=false"],
+                         data=str(root / "MP_Data"), output=str(root / "models"))
+    train(config)
+    return root / "models" / "lstm_model.h5", frames

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT.parent / "shared" / "media"
 CLIP, BUNDLE = MEDIA / "selfie_segmentation_web.mp4", MEDIA / "holistic_landmarker.task"
 GOLDEN = Path(__file__).parent / "golden"
-SIGNS = ("first", "second", "third")
+SIGNS = ("first", "second", "third")  # browser.clip_model's
 TOLERANCE_MEDIAN, TOLERANCE_P95 = 0.005, 0.03  # image units: the page's landmarks against extract's
 
 
@@ -97,32 +97,12 @@ def _needs_media():
 
 @pytest.fixture(scope="module")
 def clip_run(tmp_path_factory):
-    """A model of three made-up 'signs', the thirds of the real clip (jittered 40-frame windows of
-    each), trained with the default recipe; and the clip's landmarks as `signtrain extract` reads them."""
+    """A model of three made-up 'signs', the thirds of the real clip, and the clip's landmarks as
+    `signtrain extract` reads them (browser.clip_model)."""
     _needs_media()
-    from signtrain.config import load_config
-    from signtrain.extract.holistic import layout_named
-    from signtrain.extract.run import landmarks_of
-    from signtrain.training.run import train
+    import browser
 
-    root = tmp_path_factory.mktemp("clip-run")
-    frames, _, _ = landmarks_of(CLIP, BUNDLE, layout_named("holistic"))
-    rng = np.random.default_rng(0)
-    from signtrain.extract.holistic import selection
-
-    chosen = frames[:, selection(layout_named("pose4_hands"))]
-    third = len(chosen) // 3
-    for k, sign in enumerate(SIGNS):
-        (root / "MP_Data" / sign).mkdir(parents=True)
-        for n in range(12):
-            start = k * third + int(rng.integers(0, third - 40 + 1))
-            window = chosen[start:start + 40]
-            np.save(root / "MP_Data" / sign / f"{n}.npy",
-                    window + rng.normal(0, 0.002, window.shape).astype(np.float32) * (window != 0))
-    config = load_config(None, ["train.steps=160", "train.tensorboard=false", "data.cache=false"],
-                         data=str(root / "MP_Data"), output=str(root / "models"))
-    train(config)
-    return root / "models" / "lstm_model.h5", frames
+    return browser.clip_model(CLIP, BUNDLE, tmp_path_factory.mktemp("clip-run"))
 
 
 @pytest.fixture(scope="module")

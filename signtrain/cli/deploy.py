@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from signtrain.choices import EXPORT_FORMATS
+from signtrain.choices import EXPORT_ALL, EXPORT_FORMATS
 from signtrain.cli.common import (
     QUANTIZE_FORMATS,
     Flag,
@@ -98,7 +98,7 @@ def export(
                                  "beside it."),
     formats: List[Format] = typer.Option(["tflite"], "--format", "-f",
                                          metavar=f"[{'|'.join((*EXPORT_FORMATS, 'all'))}]",
-                                         help="Format to write (repeatable; all = every one)."),
+                                         help=f"Format to write (repeatable; all = {', '.join(EXPORT_ALL)})."),
     quantize: Quantize = typer.Option("none", "--quantize", help=f"Quantisation ({QUANTIZE_FORMATS} only)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="Folder for the exported files "
                                           "(default: export/ in the model's run)."),
@@ -114,7 +114,7 @@ def export(
     from signtrain import paths, ui
     from signtrain.deploy.export import export as run_export
 
-    names = list(EXPORT_FORMATS) if "all" in formats else list(dict.fromkeys(f.value for f in formats))
+    names = list(EXPORT_ALL) if "all" in formats else list(dict.fromkeys(f.value for f in formats))
     if web_assets is not None:
         paths.readable_folder(web_assets, "--web-assets", hint="give the folder holding the npm tarballs")
     console = ui.make_console(stderr=as_json)
