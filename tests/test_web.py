@@ -231,8 +231,6 @@ def test_the_page_reads_the_same_landmarks_as_signtrain_extract(page_run, clip_r
     thousandths of the image."""
     python = clip_run[1]
     page = np.asarray(page_run["vectors"], np.float32)
-    np.save("/tmp/page_vectors.npy", page)
-    np.save("/tmp/python_vectors.npy", python)
     assert page.shape == python.shape
     blocks = {"pose": (0, 132, 4), "face": (132, 1536, 3), "left_hand": (1536, 1599, 3), "right_hand": (1599, 1662, 3)}
     for part, (a, b, width) in blocks.items():
