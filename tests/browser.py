@@ -52,7 +52,7 @@ class Page:
         options = webdriver.ChromeOptions()
         options.binary_location = next(shutil.which(c) for c in CHROMIUM if shutil.which(c))
         camera_flags = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream") if fake_camera else ()
-        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,900",
+        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,1000",
                      "--autoplay-policy=no-user-gesture-required", *camera_flags, *flags,
                      # no request leaves for another host: every name but the page's own resolves to nothing
                      "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost"):
