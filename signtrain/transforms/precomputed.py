@@ -155,7 +155,10 @@ def spatial(frames: Any, cfg: AugmentConfig, spec: FeatureSpec, move: Any = None
         ny = factor * (sin * px + cos * py) + centre + shift[..., 1:2] * absolute
         if cfg.noise:  # drawn in image units, divided by the unit each point is measured in
             hand = frames[..., g + 2 + hands.index(part.name), None, None] if part.name in hands else 0.0
-            unit = tf.maximum(absolute + relative * (1.0 if face_point else body_scale) + interior * hand, EPS)
+            # a tiny hand (a bad detection) would turn image-unit noise into a huge move; on landmarks
+            # the noise widens the hand it is divided by, so a unit is never much below the noise itself
+            unit = tf.maximum(absolute + relative * (1.0 if face_point else body_scale) + interior * hand,
+                              3.0 * cfg.noise)
             draw = tf.random.stateless_normal(tf.shape(tf.concat([nx, ny], -1)), seed=seed + k) * cfg.noise
             nx, ny = nx + draw[..., 0:1] / unit, ny + draw[..., 1:2] / unit
         rest = [points[..., 2:3] * factor, points[..., 3:]] if part.dims >= 3 else []
