@@ -172,3 +172,23 @@ def test_training_on_precomputed_features(tmp_path, tree):
     result = train(TrainRequest(config))
     assert result.epochs_run >= 1 and 0.0 <= result.test_accuracy <= 1.0
     assert "precomputed: true" in (result.run_dir / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize("length", [126, 128, 258])
+@pytest.mark.parametrize("size", [1e-4, 1e-3])
+def test_noise_on_a_tiny_hand_stays_a_small_move(length, size):
+    """A bad detection can squeeze a hand to almost nothing; noise in image units divided by that
+    size would move its points by thousands of hand sizes (dgs30_csv has such frames, and training on
+    them collapsed to chance).  On landmarks the noise widens the hand it is divided by; here the unit
+    never drops below the noise's own scale."""
+    spec = spec_of(length)
+    x = landmarks(length, seed=5)
+    hand = next(p for p in LAYOUTS[length].parts if "hand" in p.name)
+    points = x[..., hand.start:hand.stop].reshape(*x.shape[:2], 21, 3)
+    points[..., :2] = points[..., :1, :2] + (points[..., :2] - points[..., :1, :2]) * size / 0.08
+    x[..., hand.start:hand.stop] = points.reshape(*x.shape[:2], -1) * (x[..., hand.start:hand.stop] != 0)
+    cfg = replace(load_config("base"), augment={"noise": 0.003}).augment
+    frames = tf.constant(precomputed.precompute(x, spec))
+    clean = precomputed.features(frames, spec).numpy()
+    noisy = precomputed.features(precomputed.spatial(frames, cfg, spec), spec).numpy()
+    assert np.abs(noisy - clean).max() < 5.0
