@@ -153,7 +153,9 @@ def spatial(frames: Any, cfg: AugmentConfig, spec: FeatureSpec, move: Any = None
         px, py = points[..., 0:1] - centre, points[..., 1:2] - centre
         nx = factor * (cos * px - sin * py) + centre + shift[..., 0:1] * absolute
         ny = factor * (sin * px + cos * py) + centre + shift[..., 1:2] * absolute
-        if cfg.noise:  # drawn in image units, divided by the unit each point is measured in
+        # noise is drawn in image units, divided by the unit each point is measured in; the face point that
+        # body normalisation centres on is the reference itself (always 0, as on landmarks, where it moves along)
+        if cfg.noise and not (spec.body_normalization and part.name == "face_point"):
             hand = frames[..., g + 2 + hands.index(part.name), None, None] if part.name in hands else 0.0
             # a tiny hand (a bad detection) would turn image-unit noise into a huge move; on landmarks
             # the noise widens the hand it is divided by, so a unit is never much below the noise itself
