@@ -121,8 +121,8 @@ def web_folder(clip_run, web_assets):
 def test_the_web_folder_holds_the_page_its_packages_and_a_sidecar(web_folder, clip_run):
     model, _ = clip_run
     names = {p.relative_to(web_folder).as_posix() for p in web_folder.rglob("*") if p.is_file()}
-    for page_file in ("index.html", "app.js", "recognizer.js", "landmarks.js", "settings.js", "own-host.js", "style.css",
-                      "model.onnx", "labels.txt", "settings.json", "holistic_landmarker.task"):
+    for page_file in ("index.html", "app.js", "recognizer.js", "landmarks.js", "settings.js", "own-host.js",
+                      "style.css", "model.onnx", "labels.txt", "settings.json", "holistic_landmarker.task"):
         assert page_file in names
     for package in assets.PACKAGES:
         assert set(package.files.values()) <= {n.removeprefix("vendor/") for n in names}
@@ -136,7 +136,8 @@ def test_the_web_folder_holds_the_page_its_packages_and_a_sidecar(web_folder, cl
     for page_file in ("index.html", "app.js", "recognizer.js", "landmarks.js", "settings.js"):
         text = (web_folder / page_file).read_text()
         # nothing loaded from another host: no import, fetch, src or href of an absolute address
-        assert not re.search(r"""(from|import\(|fetch\(|src=|href=|modelAssetPath:)\s*["'`](https?:)?//""", text), page_file
+        loads = r"""(from|import\(|fetch\(|src=|href=|modelAssetPath:)\s*["'`](https?:)?//"""
+        assert not re.search(loads, text), page_file
 
 
 @pytest.mark.slow
@@ -202,7 +203,8 @@ def page_run(web_folder, clip_run):
         started = page.ready()
         page.js("signtrain.keep_vectors = true")
         # as a file the user picks: a blob, read whole (the page never streams a video from a server)
-        said = page.run("fetch('clip.mp4').then((r) => r.blob()).then((b) => signtrain.playUrl(URL.createObjectURL(b)))")
+        said = page.run("fetch('clip.mp4').then((r) => r.blob())"
+                        ".then((b) => signtrain.playUrl(URL.createObjectURL(b)))")
         assert page.js("return signtrain.video_fps") == 25  # the clip's rate, found by playing it
         state = page.js("return {vectors: signtrain.vectors, spoken: window.__spoken, text: "
                         "document.getElementById('sentence').textContent}")

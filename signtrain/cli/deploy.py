@@ -91,7 +91,8 @@ def evaluate(
 @app.command(epilog=examples("signtrain export models/lstm_model.h5", "signtrain export models/lstm_model.h5 "
                              "--format all", "signtrain export models/lstm_model.h5 --format tflite --format onnx",
                              "signtrain export models/lstm_model.h5 --quantize int8",
-                             "signtrain export models/lstm_model.h5 --format web --model-asset holistic_landmarker.task"))
+                             "signtrain export models/lstm_model.h5 --format web "
+                             "--model-asset holistic_landmarker.task"))
 @command("export")
 def export(
     model: Path = typer.Argument(..., metavar="MODEL", help="Trained model (.h5 or .keras) with its .meta.json "

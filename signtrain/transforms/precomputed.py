@@ -27,7 +27,7 @@ import numpy as np
 
 from signtrain.config import AugmentConfig
 from signtrain.transforms.augment import draw_move
-from signtrain.transforms.features import EPS, FeatureSpec, finish, frame_parts
+from signtrain.transforms.features import FeatureSpec, finish, frame_parts
 
 
 def supported(spec: FeatureSpec, cfg: AugmentConfig) -> Optional[str]:

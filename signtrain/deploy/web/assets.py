@@ -132,7 +132,7 @@ def copy_into(vendor: Path, offline: Optional[Path] = None, on_download: Optiona
             for inner, target in package.files.items():
                 member = tar.extractfile(f"package/{inner}")
                 if member is None:
-                    raise WebAssetError(f"{package.name} {package.version}: package/{inner} is missing from the tarball")
+                    raise WebAssetError(f"{package.name} {package.version}: package/{inner} is not in its tarball")
                 path = vendor / target
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(member.read())
