@@ -173,7 +173,11 @@ def test_signtrain_serve_prints_the_url_and_stops_on_ctrl_c(web_folder, tmp_path
     with urllib.request.urlopen(url + "settings.json") as response:
         assert json.loads(response.read())["labels"] == list(SIGNS)
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
+    try:
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+    assert "stopped" in process.stderr.read()
 
 
 @pytest.mark.parametrize("folder, match", [("missing", "FOLDER .*missing: not found"),

@@ -39,10 +39,16 @@ def check_folder(folder: Path) -> Path:
     return Path(folder)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # a browser may hold a connection open: Ctrl-C must not wait for it
+    daemon_threads = True
+    block_on_close = False
+
+
 def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000) -> http.server.ThreadingHTTPServer:
     handler = functools.partial(_Handler, directory=str(check_folder(folder)))
     try:
-        return http.server.ThreadingHTTPServer((host, port), handler)
+        return _Server((host, port), handler)
     except OSError as exc:
         raise ConfigError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); choose another "
                           f"port with --port, or 0 for any free one") from None
