@@ -166,7 +166,10 @@ def test_signtrain_serve_prints_the_url_and_stops_on_ctrl_c(web_folder, tmp_path
     process = subprocess.Popen([sys.executable, "-c", "from signtrain.cli.app import main; main()", "serve",
                                 str(web_folder), "--port", "0"],
                                stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "COLUMNS": "200"})
+                               env={**os.environ, "COLUMNS": "200"},
+                               # as from a terminal: an earlier test of this process may have left
+                               # SIGINT ignored, and an ignored signal is inherited by a child
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     line = process.stderr.readline()
     assert "serving" in line and "http://localhost:" in line, line
     url = line.split(" at ")[1].split()[0]
