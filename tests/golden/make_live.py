@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from test_live import LABELS, SPAN, WIDTH, sign  # noqa: E402  (the Python suite's tiny signs)
 
 from signtrain.deploy.live import LiveSettings, recognise  # noqa: E402
-
-LABELS = ["hello", "thanks", "yes"]
-SPAN, WIDTH = 12, 4
 OUT = Path(__file__).with_name("live.json")
 
 
@@ -39,14 +39,6 @@ def vote(window: list) -> list:
 
 def predict(X: np.ndarray) -> np.ndarray:
     return np.array([vote([list(map(float, f)) for f in window]) for window in X])
-
-
-def sign(k: int, frames: int = SPAN, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed + k)
-    out = np.zeros((frames, WIDTH), np.float32)
-    out[:, 0] = k + 1
-    out[:, 1:] = np.sin(np.linspace(0, 3, frames))[:, None] * (k + 1) * 0.1 + rng.normal(0, 0.01, (frames, 3))
-    return out
 
 
 def sentence(signs: list, pause: int, kind: str, lengths=None) -> np.ndarray:
