@@ -26,14 +26,13 @@ from signtrain.runtime import import_tensorflow  # noqa: E402
 import_tensorflow()
 
 from benchmarks.accuracy import DATASETS, SHARED, data_path  # noqa: E402
+from benchmarks.train import BEFORE  # noqa: E402  (the default recipe before issue 24)
 from signtrain.config import load_config, replace  # noqa: E402
 from signtrain.models import build_model  # noqa: E402
 from signtrain.training import fit  # noqa: E402
 from signtrain.training.pipeline import training_data  # noqa: E402
 from signtrain.training.prepare import prepare  # noqa: E402
 from signtrain.training.run import TrainRequest, train  # noqa: E402
-
-BEFORE = ["augment.precomputed=false", "model.conv_stride=1"]  # the default recipe before issue 24
 
 
 def per_step(run, steps: int) -> float:
