@@ -1,9 +1,10 @@
 """Where a default-recipe training step goes: the input pipeline alone, the model alone, the two
 together, and a whole `signtrain train` run per step (callbacks, checkpoints and compilation in),
-for today's default recipe and for the recipe before the precomputed features and strided
-convolution (the same batch size and data), in one run.
+for today's default recipe and for the recipe before issue 24 (landmarks augmented per batch, a
+GRU over all 48 frames, Keras' own GRU layer), the same batch size and data, in one run: medians of
+--rounds rounds, the two recipes measured in turn within each.
 
-    python benchmarks/profile.py [--dataset traduttore_6x30] [--steps 60]
+    python benchmarks/profile.py [--dataset traduttore_6x30] [--steps 60] [--rounds 3]
 
 The pipeline alone is timed by drawing batches with nothing training; the model alone on the same
 batches cached in memory; "together" is model.fit on the live pipeline (what training does).
@@ -12,7 +13,9 @@ batches cached in memory; "together" is model.fit on the live pipeline (what tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -25,8 +28,10 @@ from signtrain.runtime import import_tensorflow  # noqa: E402
 
 import_tensorflow()
 
+import tensorflow as tf  # noqa: E402
+
 from benchmarks.accuracy import DATASETS, SHARED, data_path  # noqa: E402
-from benchmarks.train import BEFORE  # noqa: E402  (the default recipe before issue 24)
+from benchmarks.train import BEFORE, keras_recurrence  # noqa: E402  (the default recipe before issue 24)
 from signtrain.config import load_config, replace  # noqa: E402
 from signtrain.models import build_model  # noqa: E402
 from signtrain.training import fit  # noqa: E402
@@ -35,49 +40,85 @@ from signtrain.training.prepare import prepare  # noqa: E402
 from signtrain.training.run import TrainRequest, train  # noqa: E402
 
 
-def per_step(run, steps: int) -> float:
-    run(3)  # traced and warm
-    start = time.perf_counter()
-    run(steps)
-    return (time.perf_counter() - start) / steps * 1000
+def timer(run, steps: int):
+    """A function timing `steps` calls of run(n) in milliseconds per step (traced and warm first)."""
+    run(3)
+
+    def timed() -> float:
+        start = time.perf_counter()
+        run(steps)
+        return (time.perf_counter() - start) / steps * 1000
+    return timed
 
 
-def profile(path: Path, overrides: list, steps: int) -> dict:
+def setup(path: Path, overrides: list, steps: int, as_before: bool) -> dict:
+    """The four timers of one recipe: pipeline alone, model alone, together, a whole `train` run."""
     config = load_config(None, ["data.cache=false", "train.tensorboard=false", *overrides], data=str(path))
     prepared = prepare(config)
     fit.seed_everything(config.train.seed)
     data, _ = training_data(prepared, config)
     data = data.repeat()
-    batches = iter(data)
-    pipeline = per_step(lambda n: [next(batches) for _ in range(n)], steps)
     ds = prepared.dataset
-    model = build_model(config.model, ds.sequence_length, prepared.spec.output_length, len(ds.labels), unroll=True)
-    fit.compile_model(model, config, steps=10 * steps)
-    cached = data.take(8).cache().repeat()
-    alone = per_step(lambda n: model.fit(cached.take(n), verbose=0), steps)
-    together = per_step(lambda n: model.fit(data.take(n), verbose=0), steps)
-    with tempfile.TemporaryDirectory() as out:
-        config = replace(config, output={"dir": out}, train={"steps": 4 * steps})
-        result = train(TrainRequest(config))
-    run = result.train_seconds / result.metrics["budget"]["steps"] * 1000
-    return {"pipeline": pipeline, "model": alone, "together": together, "run": run}
+    with keras_recurrence() if as_before else contextlib.nullcontext():
+        model = build_model(config.model, ds.sequence_length, prepared.spec.output_length, len(ds.labels),
+                            unroll=True)
+    fit.compile_model(model, config, steps=100 * steps)
+    # eight batches held in memory: nothing of the pipeline runs while the model alone is timed
+    held = [batch for batch in data.take(16) if len(batch[0]) == config.train.batch_size][:8]
+    cached = tf.data.Dataset.from_tensor_slices(tuple(tf.stack(parts) for parts in zip(*held))).repeat()
+
+    def whole_run() -> float:
+        with tempfile.TemporaryDirectory() as out, keras_recurrence() if as_before else contextlib.nullcontext():
+            result = train(TrainRequest(replace(config, output={"dir": out}, train={"steps": 4 * steps})))
+        return result.train_seconds / result.metrics["budget"]["steps"] * 1000
+
+    def pipeline() -> float:
+        # an iterator of its own, warmed, and gone on return: a live one would go on filling its buffers
+        # while the next part is timed
+        batches = iter(data)
+        for _ in range(5):
+            next(batches)
+        start = time.perf_counter()
+        for _ in range(steps):
+            next(batches)
+        return (time.perf_counter() - start) / steps * 1000
+
+    return {"pipeline": pipeline,
+            "model": timer(lambda n: model.fit(cached.take(n), verbose=0), steps),
+            "together": timer(lambda n: model.fit(data.take(n), verbose=0), steps),
+            "run": whole_run}
+
+
+def profile(path: Path, steps: int, rounds: int) -> tuple[dict, dict]:
+    """Medians over `rounds`, before and now measured in turn (a busy machine slows both alike)."""
+    timers = {"before": setup(path, BEFORE, steps, True), "now": setup(path, [], steps, False)}
+    times: dict = {recipe: {part: [] for part in PARTS} for recipe in timers}
+    for _ in range(rounds):
+        for recipe, parts in timers.items():
+            for part in PARTS:
+                times[recipe][part].append(parts[part]())
+    return tuple({part: statistics.median(ts) for part, ts in times[recipe].items()} for recipe in timers)
+
+
+PARTS = ("pipeline", "model", "together", "run")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="traduttore_6x30", choices=DATASETS)
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not (SHARED / ("traduttore_258" if args.dataset.startswith("traduttore") else args.dataset)).is_dir():
         sys.exit(f"{args.dataset}: the shared data is absent")
     with tempfile.TemporaryDirectory() as scratch:
         path = data_path(args.dataset, Path(scratch))
-        before, now = profile(path, BEFORE, args.steps), profile(path, [], args.steps)
+        before, now = profile(path, args.steps, args.rounds)
     print(f"{args.dataset}, default recipe (batch 64), {os.cpu_count()} cores: milliseconds per training step\n")
     print("| | input pipeline alone | model alone | together (model.fit) | whole `signtrain train` run |")
     print("| --- | --- | --- | --- | --- |")
     for name, r in (("before (landmarks augmented per batch, GRU over 48 frames)", before),
-                    ("now (precomputed features, GRU over 24 frames)", now)):
+                    ("now (precomputed features, unrolled GRU over 24 frames)", now)):
         print(f"| {name} | {r['pipeline']:.1f} | {r['model']:.1f} | {r['together']:.1f} | {r['run']:.1f} |")
     print(f"| now / before | {now['pipeline'] / before['pipeline']:.2f}x | {now['model'] / before['model']:.2f}x | "
           f"{now['together'] / before['together']:.2f}x | {now['run'] / before['run']:.2f}x |")

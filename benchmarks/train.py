@@ -10,9 +10,10 @@
 
 2. --recipes: on the shared real sets, the whole training of the original recipe (configs/base.yaml,
    its early stopping deciding, --original-epochs at most), of the default recipe as it was before
-   issue 24 (landmarks augmented per batch, a GRU over all 48 frames, up to 200 passes) and of the
-   default recipe now: wall time (data read, compile and callbacks in), steps, milliseconds per
-   step and test accuracy, with the ratios to the original.
+   issue 24 (landmarks augmented per batch, a GRU over all 48 frames, up to 200 passes; the original
+   and this one with Keras' own recurrent layers, as they were) and of the default recipe now:
+   wall time (data read, compile and callbacks in), steps, milliseconds per step and test accuracy,
+   with the ratios to the original.
 
        python benchmarks/train.py --recipes [--datasets dgs_mpdata traduttore_6x30 dgs30_csv traduttore_258]
 """
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import math
 import os
@@ -194,14 +196,29 @@ def compare(name, root, frames, features, epochs, seed):
 BEFORE = ["augment.precomputed=false", "model.conv_stride=1"]  # the default recipe before issue 24
 
 
+@contextlib.contextmanager
+def keras_recurrence():
+    """Models built inside have Keras' own GRU/LSTM layers, as every recipe had before issue 24 (the
+    unrolled layers of signtrain.models.unrolled are the same maths, faster): the original recipe
+    and the default recipe before are timed as they were."""
+    from signtrain.models import recurrent
+
+    own = recurrent.unrolled_layer
+    recurrent.unrolled_layer = lambda kind: {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[kind]
+    try:
+        yield
+    finally:
+        recurrent.unrolled_layer = own
+
+
 def before_steps(n_train: int, batch: int) -> int:
     """The step budget the default recipe had before issue 24: 150 * sqrt(1250 / n) passes in [60, 200]."""
     passes = min(max(150 * math.sqrt(1250 / max(n_train, 1)), 60), 200)
     return math.ceil(passes * math.ceil(n_train / batch))
 
 
-def timed_recipe(config) -> dict:
-    with tempfile.TemporaryDirectory() as out:
+def timed_recipe(config, as_before: bool = False) -> dict:
+    with tempfile.TemporaryDirectory() as out, (keras_recurrence() if as_before else contextlib.nullcontext()):
         start = time.perf_counter()
         result = signtrain_train(TrainRequest(replace(config, output={"dir": out})))
         wall = time.perf_counter() - start
@@ -221,8 +238,9 @@ def compare_recipes(name: str, path: Path, seed: int, original_epochs: int) -> N
                            data=str(path))
     before = load_config(None, [*common, *BEFORE, f"train.steps={before_steps(len(split.train), 64)}"],
                          data=str(path))
-    runs = {label: timed_recipe(config) for label, config in
-            (("original (configs/base.yaml)", original), ("default before", before), ("default now", now))}
+    runs = {label: timed_recipe(config, as_before) for label, config, as_before in
+            (("original (configs/base.yaml)", original, True), ("default before", before, True),
+             ("default now", now, False))}
     first = runs["original (configs/base.yaml)"]
     print(f"\n{name}: {len(split.train)} training, {len(split.test)} test recordings")
     print("| recipe | wall s | steps | ms/step | test accuracy | time vs original |")

@@ -83,3 +83,33 @@ def test_a_budgeted_training_runs_its_steps_in_epochs_of_several_passes(tree, tm
     assert saved["budget"]["steps"] == 16 and "train.steps: 12" in saved["budget"]["rule"]
     history = (tmp_path / "models" / "logs" / "history.csv").read_text().splitlines()
     assert len(history) == 2  # header + the one epoch
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precomputed", [True, False])
+def test_every_epoch_takes_its_steps_from_one_pipeline_iterator(tree, tmp_path, monkeypatch, precomputed):
+    import keras
+    import tensorflow as tf
+
+    from signtrain.training.run import TrainRequest, train
+
+    made, batches = [], []
+    iterate = tf.data.Dataset.__iter__
+    monkeypatch.setattr(tf.data.Dataset, "__iter__", lambda self: made.append(self) or iterate(self))
+
+    class Count(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            batches.append(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            batches[-1] += 1
+
+    config = tiny_config(tree(sequences=6, features=63), tmp_path / "models", "train.steps=48",
+                         "split.validation_fraction=0.0", "split.test_fraction=0.25", "train.batch_size=8",
+                         "augment.crop=0.2", f"augment.precomputed={str(precomputed).lower()}")
+    result = train(TrainRequest(config, callbacks=[Count()]))
+    budget = result.metrics["budget"]
+    # 13 training recordings in batches of 8: 2 steps a pass, 8 passes (16 steps) an epoch, 3 epochs
+    assert (budget["pass_steps"], budget["passes_per_epoch"], budget["epochs"]) == (2, 8, 3)
+    assert batches == [16, 16, 16]
+    assert len(made) == 1   # a fresh iterator per epoch re-instantiated the whole pipeline each time

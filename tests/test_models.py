@@ -1,4 +1,5 @@
-"""Model building: the strided convolution (model.conv_stride) and the padding mask it carries."""
+"""Model building: the strided convolution (model.conv_stride) and the padding mask it carries; the
+unrolled GRU/LSTM layers (the same maths as Keras' own, outputs and gradients)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,83 @@ def test_a_strided_model_predicts_and_masks_padding():
     assert out.shape == (2, 3) and np.allclose(out.sum(axis=1), 1, atol=1e-5)
     shorter = model.predict(x[1:2, :6], verbose=0)                # the same frames without the padding
     np.testing.assert_allclose(out[1], shorter[0], atol=1e-5)
+
+
+MASKS = {
+    "none": None,
+    "padding at the end": [[1] * 7, [1] * 5 + [0] * 2, [1] * 7],
+    "masked start and middle": [[0, 0] + [1] * 5, [1, 1, 1, 0, 1, 1, 1], [1] * 6 + [0]],
+}
+
+
+def recurrent_pair(kind, return_sequences, go_backwards, bidirectional, **options):
+    """Keras' own layer (not unrolled: its loop is the one exported graphs use) and signtrain's unrolled
+    layer with the same weights."""
+    import keras
+
+    from signtrain.models.unrolled import unrolled_layer
+
+    own = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[kind]
+    pair = [cls(5, return_sequences=return_sequences, go_backwards=go_backwards, unroll=unroll, **options)
+            for cls, unroll in ((own, False), (unrolled_layer(kind), True))]
+    if bidirectional:
+        pair = [keras.layers.Bidirectional(layer) for layer in pair]
+    return pair
+
+
+@pytest.mark.parametrize("mask", MASKS, ids=list(MASKS))
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("direction", ["forward", "backward", "bidirectional"])
+def test_the_unrolled_layers_compute_what_keras_layers_compute(kind, return_sequences, direction, mask,
+                                                                monkeypatch):
+    from keras.src.layers.rnn.rnn import RNN
+
+    looped = []
+    keras_loop = RNN.inner_loop
+    monkeypatch.setattr(RNN, "inner_loop", lambda self, *a, **k: looped.append(type(self).__name__)
+                        or keras_loop(self, *a, **k))
+    x = tf.constant(np.random.default_rng(1).normal(size=(3, 7, 4)).astype(np.float32))
+    m = None if MASKS[mask] is None else tf.constant(np.array(MASKS[mask], bool))
+    own, ours = recurrent_pair(kind, return_sequences, direction == "backward", direction == "bidirectional")
+    own(x)
+    ours(x)
+    ours.set_weights(own.get_weights())
+    with tf.GradientTape(persistent=True) as tape:
+        outputs = [layer(x, mask=m, training=True) for layer in (own, ours)]
+        losses = [tf.reduce_sum(tf.square(out) * tf.range(1.0, 1.0 + out.shape[-1])) for out in outputs]
+    np.testing.assert_allclose(outputs[1], outputs[0], atol=1e-5)
+    for a, b in zip(tape.gradient(losses[0], own.trainable_weights), tape.gradient(losses[1], ours.trainable_weights)):
+        np.testing.assert_allclose(b, a, atol=1e-5)
+    assert looped and not any(name.startswith("Unrolled") for name in looped)   # ours took the fast path
+
+
+@pytest.mark.parametrize("options", [{"recurrent_dropout": 0.2}, {"dropout": 0.2}, {"reset_after": False}],
+                         ids=["recurrent dropout", "input dropout", "reset before"])
+def test_what_the_fast_path_does_not_cover_is_keras_own_loop(options, monkeypatch):
+    from keras.src.layers.rnn.rnn import RNN
+
+    calls = []
+    monkeypatch.setattr(RNN, "inner_loop", lambda self, *a, **k: calls.append(self) or (_ for _ in ()).throw(
+        RuntimeError("keras loop")))
+    _, ours = recurrent_pair("gru", False, False, False, **options)
+    with pytest.raises(RuntimeError, match="keras loop"):
+        ours(tf.zeros([2, 3, 4]))
+    assert calls == [ours]
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm", "bilstm"])
+def test_a_model_with_unrolled_layers_saves_and_loads_back(kind, tmp_path):
+    import keras
+
+    from signtrain.models import register_custom_layers
+
+    cfg = model_config(f"model.kind={kind}", "model.conv_filters=[]", "model.conv_stride=1")
+    model = build_model(cfg, 6, 4, 3, unroll=True)
+    x = np.random.default_rng(2).normal(size=(2, 6, 4)).astype(np.float32)
+    for suffix in (".keras", ".h5"):
+        path = tmp_path / f"model{suffix}"
+        model.save(path)
+        register_custom_layers()
+        loaded = keras.models.load_model(path, compile=False)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)

@@ -91,5 +91,8 @@ def transformer_block_layer() -> Any:
 
 def register_custom_layers() -> None:
     """Make the custom layers known before a saved model is loaded."""
+    from signtrain.models.unrolled import unrolled_layer
+
     masked_conv_layer()
     transformer_block_layer()
+    unrolled_layer("gru")

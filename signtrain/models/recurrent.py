@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional, Union
 
 from signtrain.config import ModelConfig, per_layer
+from signtrain.models.unrolled import unrolled_layer
 
 UNROLL_MAX_FRAMES = 100
 UNROLL_MIN_WORK = 20_000  # sequences x epochs below which the extra compile time is not won back
@@ -33,7 +34,7 @@ def body(cfg: ModelConfig, stack: list, unroll: bool) -> None:
     dropouts = per_layer(cfg.dropout, n)
     l2s = per_layer(cfg.l2, n)
     norms = per_layer(cfg.batch_norm, n)
-    cell = layers.GRU if cfg.kind == "gru" else layers.LSTM
+    cell = unrolled_layer("gru" if cfg.kind == "gru" else "lstm")
     for i, units in enumerate(cfg.units):
         recurrent = cell(units, return_sequences=returns[i], activation=cfg.activation,
                          recurrent_activation=cfg.recurrent_activation, recurrent_dropout=cfg.recurrent_dropout,

@@ -171,7 +171,7 @@ def _fit(config: Config, prepared: Prepared, plan, listener: Listener, run: runs
                                      listener.on_message)
     prepare_model(model, plan, config.train.batch_size, ds.sequence_length, prepared.spec.output_length,
                   len(ds.labels))
-    train_data, val_data = training_data(prepared, config, passes)
+    train_data, val_data = training_data(prepared, config)
     if plan.strategy is not None:
         train_data = shard_by_data(train_data)
         val_data = shard_by_data(val_data) if val_data is not None else None
@@ -189,7 +189,7 @@ def _fit(config: Config, prepared: Prepared, plan, listener: Listener, run: runs
     start = time.perf_counter()
     try:
         model.fit(train_data, validation_data=val_data, epochs=config.train.epochs, initial_epoch=initial_epoch,
-                  callbacks=[*callbacks, *request.callbacks], verbose=0,
+                  steps_per_epoch=steps, callbacks=[*callbacks, *request.callbacks], verbose=0,
                   shuffle=False)  # the tf.data pipeline shuffles, seeded
     finally:
         listener.on_train_end()
