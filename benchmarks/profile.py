@@ -2,7 +2,7 @@
 together, and a whole `signtrain train` run per step (callbacks, checkpoints and compilation in),
 for today's default recipe and for the recipe before issue 24 (landmarks augmented per batch, a
 GRU over all 48 frames, Keras' own GRU layer), the same batch size and data, in one run: medians of
---rounds rounds, the two recipes measured in turn within each.
+--rounds rounds, each part timed for the two recipes one right after the other.
 
     python benchmarks/profile.py [--dataset traduttore_6x30] [--steps 60] [--rounds 3]
 
@@ -89,15 +89,18 @@ def setup(path: Path, overrides: list, steps: int, as_before: bool) -> dict:
             "run": whole_run}
 
 
-def profile(path: Path, steps: int, rounds: int) -> tuple[dict, dict]:
-    """Medians over `rounds`, before and now measured in turn (a busy machine slows both alike)."""
+def profile(path: Path, steps: int, rounds: int) -> tuple[dict, dict, dict]:
+    """Medians over `rounds` of before, now and their ratio.  Each part is timed for the two recipes one
+    right after the other, and the ratio taken within the round: the load of a shared machine drifts
+    over minutes, and then slows both alike."""
     timers = {"before": setup(path, BEFORE, steps, True), "now": setup(path, [], steps, False)}
-    times: dict = {recipe: {part: [] for part in PARTS} for recipe in timers}
+    times: dict = {key: {part: [] for part in PARTS} for key in ("before", "now", "ratio")}
     for _ in range(rounds):
-        for recipe, parts in timers.items():
-            for part in PARTS:
-                times[recipe][part].append(parts[part]())
-    return tuple({part: statistics.median(ts) for part, ts in times[recipe].items()} for recipe in timers)
+        for part in PARTS:
+            before, now = timers["before"][part](), timers["now"][part]()
+            for key, value in (("before", before), ("now", now), ("ratio", now / before)):
+                times[key][part].append(value)
+    return tuple({part: statistics.median(ts) for part, ts in times[key].items()} for key in times)
 
 
 PARTS = ("pipeline", "model", "together", "run")
@@ -113,15 +116,15 @@ def main() -> None:
         sys.exit(f"{args.dataset}: the shared data is absent")
     with tempfile.TemporaryDirectory() as scratch:
         path = data_path(args.dataset, Path(scratch))
-        before, now = profile(path, args.steps, args.rounds)
+        before, now, ratio = profile(path, args.steps, args.rounds)
     print(f"{args.dataset}, default recipe (batch 64), {os.cpu_count()} cores: milliseconds per training step\n")
     print("| | input pipeline alone | model alone | together (model.fit) | whole `signtrain train` run |")
     print("| --- | --- | --- | --- | --- |")
     for name, r in (("before (landmarks augmented per batch, GRU over 48 frames)", before),
                     ("now (precomputed features, unrolled GRU over 24 frames)", now)):
         print(f"| {name} | {r['pipeline']:.1f} | {r['model']:.1f} | {r['together']:.1f} | {r['run']:.1f} |")
-    print(f"| now / before | {now['pipeline'] / before['pipeline']:.2f}x | {now['model'] / before['model']:.2f}x | "
-          f"{now['together'] / before['together']:.2f}x | {now['run'] / before['run']:.2f}x |")
+    cells = " | ".join(f"{ratio[part]:.2f}x" for part in PARTS)
+    print(f"| now / before (median of the rounds' ratios) | {cells} |")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@
    with the ratios to the original.
 
        python benchmarks/train.py --recipes [--datasets dgs_mpdata traduttore_6x30 dgs30_csv traduttore_258]
+                                  [--original-epochs 500] [--no-before]
 """
 
 from __future__ import annotations
@@ -228,7 +229,7 @@ def timed_recipe(config, as_before: bool = False) -> dict:
             "step_ms": result.train_seconds / max(steps, 1) * 1000}
 
 
-def compare_recipes(name: str, path: Path, seed: int, original_epochs: int) -> None:
+def compare_recipes(name: str, path: Path, seed: int, original_epochs: int, with_before: bool = True) -> None:
     from benchmarks.accuracy import HANDS_ONLY
 
     common = [f"train.seed={seed}", "data.cache=false", "train.tensorboard=false"]
@@ -238,9 +239,10 @@ def compare_recipes(name: str, path: Path, seed: int, original_epochs: int) -> N
                            data=str(path))
     before = load_config(None, [*common, *BEFORE, f"train.steps={before_steps(len(split.train), 64)}"],
                          data=str(path))
-    runs = {label: timed_recipe(config, as_before) for label, config, as_before in
-            (("original (configs/base.yaml)", original, True), ("default before", before, True),
-             ("default now", now, False))}
+    recipes = [("original (configs/base.yaml)", original, True), ("default before", before, True),
+               ("default now", now, False)]
+    runs = {label: timed_recipe(config, as_before) for label, config, as_before in recipes
+            if with_before or label != "default before"}
     first = runs["original (configs/base.yaml)"]
     print(f"\n{name}: {len(split.train)} training, {len(split.test)} test recordings")
     print("| recipe | wall s | steps | ms/step | test accuracy | time vs original |")
@@ -255,6 +257,7 @@ def main():
     parser.add_argument("--recipes", action="store_true", help="section 2: whole trainings of the recipes")
     parser.add_argument("--datasets", nargs="+", default=["dgs_mpdata", "traduttore_6x30"])
     parser.add_argument("--original-epochs", type=int, default=500)
+    parser.add_argument("--no-before", action="store_true", help="--recipes without the default recipe as it was")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--signs", type=int, default=50)
     parser.add_argument("--sequences", type=int, default=40)
@@ -267,7 +270,8 @@ def main():
 
         with tempfile.TemporaryDirectory() as scratch:
             for name in args.datasets:
-                compare_recipes(name, data_path(name, Path(scratch)), args.seed, args.original_epochs)
+                compare_recipes(name, data_path(name, Path(scratch)), args.seed, args.original_epochs,
+                                not args.no_before)
         return
     if not args.skip_generated:
         with tempfile.TemporaryDirectory() as tmp:
