@@ -94,6 +94,9 @@ def setup(path: Path, overrides: list, steps: int, as_before: bool) -> dict:
             "run": whole_run}
 
 
+PARTS = ("pipeline", "model", "together", "run")
+
+
 def profile(path: Path, steps: int, rounds: int) -> tuple[dict, dict, dict]:
     """Medians over `rounds` of before, now and their ratio.  Each part is timed for the two recipes one
     right after the other, and the ratio taken within the round: the load of a shared machine drifts
@@ -106,9 +109,6 @@ def profile(path: Path, steps: int, rounds: int) -> tuple[dict, dict, dict]:
             for key, value in (("before", before), ("now", now), ("ratio", now / before)):
                 times[key][part].append(value)
     return tuple({part: statistics.median(ts) for part, ts in times[key].items()} for key in times)
-
-
-PARTS = ("pipeline", "model", "together", "run")
 
 
 def main() -> None:
