@@ -196,3 +196,15 @@ def test_noise_on_a_tiny_hand_stays_a_small_move(length, size):
     clean = precomputed.features(frames, spec).numpy()
     noisy = precomputed.features(precomputed.spatial(frames, cfg, spec), spec).numpy()
     assert np.abs(noisy - clean).max() < 5.0
+
+
+@pytest.mark.parametrize("resample, expected", [(True, [6, 6, 6]), (False, [2, 6, 9])])
+def test_the_temporal_augmentation_sees_every_frame_of_a_resampled_recording(resample, expected):
+    from types import SimpleNamespace
+
+    from signtrain.training.pipeline import real_frames
+
+    # recordings of 2, 6 and 9 raw frames stored in 6: resampled, all 6 are the recording (their raw
+    # lengths would crop training to the first 2 of 6); padded or cut, the raw length says where padding begins
+    stored = SimpleNamespace(X=np.zeros((3, 6, 4), np.float32), lengths=np.array([2, 6, 9], np.int32))
+    assert real_frames(stored, resample).tolist() == expected

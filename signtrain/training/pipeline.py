@@ -33,13 +33,22 @@ def _targets(config: Config, classes: int, weights: Optional[np.ndarray]) -> Any
     return finish
 
 
-def _raw_examples(prepared: Any, index: np.ndarray, seed: int, shuffle: bool) -> Any:
+def real_frames(dataset: Any, resample: bool) -> np.ndarray:
+    """How many of each stored sequence's frames are its recording, as the temporal augmentation
+    must see it: all of them when recordings were resampled to the stored length (a 20-frame
+    recording stretched to 48 fills all 48; its raw length would crop training to its first 20 of
+    48, while evaluation sees them all), else its length (what follows is padding)."""
+    return np.full_like(dataset.lengths, dataset.X.shape[1]) if resample else dataset.lengths
+
+
+def _raw_examples(prepared: Any, index: np.ndarray, seed: int, shuffle: bool, resample: bool) -> Any:
     """(raw frames, length, label) per sequence, shuffled each epoch when asked."""
     import tensorflow as tf
 
     ds = prepared.dataset
+    lengths = real_frames(ds, resample)
     if prepared.X is not None or not isinstance(ds.X, np.memmap):
-        data = tf.data.Dataset.from_tensor_slices((np.asarray(ds.X[index]), ds.lengths[index], ds.y[index]))
+        data = tf.data.Dataset.from_tensor_slices((np.asarray(ds.X[index]), lengths[index], ds.y[index]))
         return data.shuffle(len(index), seed=seed, reshuffle_each_iteration=True) if shuffle else data
     rng = np.random.default_rng(seed)
     T, F = ds.X.shape[1], ds.X.shape[2]
@@ -47,7 +56,7 @@ def _raw_examples(prepared: Any, index: np.ndarray, seed: int, shuffle: bool) ->
     def rows() -> Any:
         order = rng.permutation(index) if shuffle else index
         for i in order:
-            yield np.asarray(ds.X[i]), ds.lengths[i], ds.y[i]
+            yield np.asarray(ds.X[i]), lengths[i], ds.y[i]
 
     signature = (tf.TensorSpec([T, F], tf.float32), tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32))
     return tf.data.Dataset.from_generator(rows, output_signature=signature).apply(
@@ -58,7 +67,7 @@ def _augmented(prepared: Any, index: np.ndarray, config: Config, batch: int, fin
     import tensorflow as tf
 
     cfg, layout, spec, norm = config.augment, prepared.spec.layout, prepared.spec, prepared.normalizer
-    data = _raw_examples(prepared, index, config.train.seed, shuffle=True)
+    data = _raw_examples(prepared, index, config.train.seed, True, config.data.resample)
     if augment.temporal_enabled(cfg):
         refill = config.data.resample
         data = data.map(lambda x, n, y: (*augment.temporal(x, n, cfg, refill), y),
@@ -80,7 +89,8 @@ def _augmented_precomputed(prepared: Any, index: np.ndarray, config: Config, bat
     cfg, spec, norm, ds = config.augment, prepared.spec, prepared.normalizer, prepared.dataset
     frames = precomputed.precompute(ds.X[np.sort(index)], spec)
     order = np.argsort(np.argsort(index))
-    data = tf.data.Dataset.from_tensor_slices((frames[order], ds.lengths[index], ds.y[index]))
+    data = tf.data.Dataset.from_tensor_slices((frames[order], real_frames(ds, config.data.resample)[index],
+                                               ds.y[index]))
     data = data.shuffle(len(index), seed=config.train.seed, reshuffle_each_iteration=True).batch(batch)
     T, refill = ds.X.shape[1], config.data.resample
 
