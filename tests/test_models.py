@@ -20,9 +20,9 @@ def model_config(*overrides):
 
 
 @pytest.mark.parametrize("frames, stride, steps", [(48, 2, 24), (47, 2, 24), (30, 3, 10), (10, 1, 10), (5, 4, 2)])
-def test_the_last_convolution_strides_over_time(frames, stride, steps):
+def test_the_first_convolution_strides_over_time(frames, stride, steps):
     model = build_model(model_config("model.conv_filters=[4, 4]", f"model.conv_stride={stride}"), frames, 6, 3)
-    assert model.get_layer("conv_1").output.shape[1] == frames    # only the last one strides
+    assert model.get_layer("conv_1").output.shape[1] == steps     # only the first one strides
     assert model.get_layer("conv_2").output.shape[1] == steps
 
 

@@ -208,3 +208,15 @@ def test_the_temporal_augmentation_sees_every_frame_of_a_resampled_recording(res
     # lengths would crop training to the first 2 of 6); padded or cut, the raw length says where padding begins
     stored = SimpleNamespace(X=np.zeros((3, 6, 4), np.float32), lengths=np.array([2, 6, 9], np.int32))
     assert real_frames(stored, resample).tolist() == expected
+
+
+@pytest.mark.parametrize("std", [0.001, 0.003, 0.05])
+@pytest.mark.parametrize("seed", [None, (1, 2)])
+def test_noise_has_the_spread_asked_for(std, seed):
+    from signtrain.transforms.augment import noise
+
+    draw = noise([200, 500], std, None if seed is None else tf.constant(seed, tf.int64)).numpy()
+    assert abs(draw.std() / std - 1) < 0.02 and abs(draw.mean()) < 0.02 * std
+    assert np.abs(draw).max() <= 3 ** 0.5 * std * (1 + 1e-6)     # uniform: bounded, no rare huge moves
+    if seed is not None:                                          # stateless: the same seed, the same draw
+        np.testing.assert_array_equal(draw, noise([200, 500], std, tf.constant(seed, tf.int64)).numpy())

@@ -92,7 +92,7 @@ class AugmentConfig:
     rotation: float = _opt(0.0, "training only: random rotation up to this many degrees", min=0.0, max=90.0)
     scale: float = _opt(0.0, "random scale up to this fraction, e.g. 0.1 = 0.9-1.1x", min=0.0, max=0.9)
     shift: float = _opt(0.0, "random shift up to this fraction of the image", min=0.0, max=0.5)
-    noise: float = _opt(0.0, "Gaussian noise (standard deviation, image units) on x and y", min=0.0)
+    noise: float = _opt(0.0, "noise on x and y (uniform; its standard deviation, image units)", min=0.0)
     mirror: bool = _opt(False, "mirror half the sequences left-right, swapping the hands (changes some signs)")
     crop: float = _opt(0.0, "keep a random window of at least 1 - crop of each sequence's frames", min=0.0, max=0.9)
     speed: float = _opt(0.0, "random speed change up to this fraction, e.g. 0.2 = 0.8-1.2x", min=0.0, max=0.9)
@@ -107,8 +107,8 @@ class ModelConfig:
                      "model.units = block widths)", choices=registry.model_kind_names)
     conv_filters: tuple[int, ...] = _opt([], "1-D convolutions over time before the recurrent layers", min=1)
     conv_kernel: int = _opt(5, "frames each convolution sees", min=1)
-    conv_stride: int = _opt(1, "the last convolution keeps every Nth frame: the recurrent layers step N times fewer "
-                            "(2 halves their cost; needs model.conv_filters)", min=1)
+    conv_stride: int = _opt(1, "the first convolution keeps every Nth frame: the layers after it step N times "
+                            "fewer (2 halves their cost; needs model.conv_filters)", min=1)
     units: tuple[int, ...] = _opt([128, 64, 32], "per layer, first to last: units of each recurrent layer, or the "
                                   "width of each transformer block", min=1)
     return_sequences: Union[bool, tuple[bool, ...]] = _opt(

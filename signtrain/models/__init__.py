@@ -25,7 +25,7 @@ def build_model(cfg: ModelConfig, sequence_length: Optional[int], features: int,
     if cfg.mask_padding:
         stack.append(layers.Masking(mask_value=0.0, name="padding_mask"))
     for i, filters in enumerate(cfg.conv_filters):
-        stride = cfg.conv_stride if i == len(cfg.conv_filters) - 1 else 1
+        stride = cfg.conv_stride if i == 0 else 1  # the later layers, the recurrent ones too, step fewer frames
         stack.append(masked_conv_layer()(filters, cfg.conv_kernel, strides=stride, padding="same", activation="relu",
                                          name=f"conv_{i + 1}"))
     MODEL_KINDS[cfg.kind].load().body(cfg, stack, unroll)

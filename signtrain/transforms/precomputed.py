@@ -26,7 +26,7 @@ from typing import Any, Optional
 import numpy as np
 
 from signtrain.config import AugmentConfig
-from signtrain.transforms.augment import draw_move
+from signtrain.transforms.augment import draw_move, noise
 from signtrain.transforms.features import FeatureSpec, finish, frame_parts
 
 
@@ -161,7 +161,7 @@ def spatial(frames: Any, cfg: AugmentConfig, spec: FeatureSpec, move: Any = None
             # the noise widens the hand it is divided by, so a unit is never much below the noise itself
             unit = tf.maximum(absolute + relative * (1.0 if face_point else body_scale) + interior * hand,
                               3.0 * cfg.noise)
-            draw = tf.random.stateless_normal(tf.shape(tf.concat([nx, ny], -1)), seed=seed + k) * cfg.noise
+            draw = noise(tf.shape(tf.concat([nx, ny], -1)), cfg.noise, seed + k)
             nx, ny = nx + draw[..., 0:1] / unit, ny + draw[..., 1:2] / unit
         rest = [points[..., 2:3] * factor, points[..., 3:]] if part.dims >= 3 else []
         out = tf.concat([nx, ny, *rest], axis=-1) * present
