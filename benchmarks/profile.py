@@ -1,7 +1,7 @@
 """Where a default-recipe training step goes: the input pipeline alone, the model alone, the two
 together, and a whole `signtrain train` run per step (callbacks, checkpoints and compilation in),
 for today's default recipe and for the recipe before issue 24 (landmarks augmented per batch, a
-GRU over all 48 frames, Keras' own GRU layer), the same batch size and data, in one run: medians of
+GRU over all 48 frames, Keras' own GRU layer, Gaussian noise), the same batch size and data, in one run: medians of
 --rounds rounds, each part timed for the two recipes one right after the other.
 
     python benchmarks/profile.py [--dataset traduttore_6x30] [--steps 60] [--rounds 3]
@@ -34,7 +34,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.accuracy import DATASETS, SHARED, data_path  # noqa: E402
-from benchmarks.train import BEFORE, keras_recurrence  # noqa: E402  (the default recipe before issue 24)
+from benchmarks.train import BEFORE, as_before_issue_24  # noqa: E402  (the default recipe before issue 24)
 from signtrain.config import load_config, replace  # noqa: E402
 from signtrain.models import build_model  # noqa: E402
 from signtrain.training import fit  # noqa: E402
@@ -64,7 +64,7 @@ def setup(path: Path, overrides: list, steps: int, as_before: bool) -> dict:
     fit.seed_everything(config.train.seed)
     data, _ = training_data(prepared, config)  # repeats without end
     ds = prepared.dataset
-    with keras_recurrence() if as_before else contextlib.nullcontext():
+    with as_before_issue_24() if as_before else contextlib.nullcontext():
         model = build_model(config.model, ds.sequence_length, prepared.spec.output_length, len(ds.labels),
                             unroll=True)
     fit.compile_model(model, config, steps=100 * steps)
@@ -73,7 +73,7 @@ def setup(path: Path, overrides: list, steps: int, as_before: bool) -> dict:
     cached = tf.data.Dataset.from_tensor_slices(tuple(tf.stack(parts) for parts in zip(*held))).repeat()
 
     def whole_run() -> float:
-        with tempfile.TemporaryDirectory() as out, keras_recurrence() if as_before else contextlib.nullcontext():
+        with tempfile.TemporaryDirectory() as out, as_before_issue_24() if as_before else contextlib.nullcontext():
             result = train(TrainRequest(replace(config, output={"dir": out}, train={"steps": 4 * steps})))
         return result.train_seconds / result.metrics["budget"]["steps"] * 1000
 

@@ -124,6 +124,25 @@ def test_calibration_reads_length_and_movement_from_recordings():
     assert facts["recording_frames"] == 30 and 0 < facts["motion"] < 0.05
 
 
+def smooth_sign(k: int, frames: int) -> np.ndarray:
+    """Sign k without jitter: the same path whatever the frame count (a slower or faster signer)."""
+    t = np.linspace(0, 3, frames)
+    return np.stack([np.full(frames, k + 1.0), *(np.sin(t * (j + 1)) * (k + 1) * 0.1 for j in range(3))],
+                    axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("lengths", [(12, 20, 16), (20, 45, 30), (48, 48, 48), (70, 107, 90), (7, 60, 107)])
+def test_calibration_of_resampled_recordings_is_at_the_cameras_rate(lengths):
+    """Training stores recordings resampled to sequence_length: a 107-frame recording squeezed to 48
+    moves more per stored frame than the signer did per camera frame.  The movement threshold the live
+    path compares camera frames with must be the raw recordings' (the same within a few percent)."""
+    raw = [smooth_sign(k % 3, n) for k, n in enumerate(lengths)]
+    stored = [resample(r, 48) for r in raw]
+    expected, got = calibrate(raw), calibrate(stored, list(lengths))
+    assert got["recording_frames"] == expected["recording_frames"] == int(np.median(lengths))
+    assert got["motion"] == pytest.approx(expected["motion"], rel=0.05)
+
+
 def test_alignment_and_scoring_count_what_a_user_would():
     assert align(["a", "b", "c"], ["a", "c"]) == [(0, 0), (1, None), (2, 1)]
     assert align(["a", "b"], ["a", "a", "b"]) in ([(0, 0), (None, 1), (1, 2)], [(None, 0), (0, 1), (1, 2)])

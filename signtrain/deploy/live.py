@@ -93,14 +93,19 @@ def movement(previous: np.ndarray, frame: np.ndarray) -> float:
     return float(np.mean(np.abs(frame - previous), dtype=np.float64))
 
 
-def calibrate(recordings: list[np.ndarray]) -> dict:
+def calibrate(recordings: list[np.ndarray], raw_lengths: Optional[list[int]] = None) -> dict:
     """What a run records for live use: its recordings' typical length (raw frames) and the movement
     of a signer who moves (a quarter of the median per-frame movement while signing is taken as
-    still)."""
-    lengths = [len(r) for r in recordings if len(r)]
-    moves = [np.mean(np.abs(np.diff(r, axis=0)), axis=1) for r in recordings if len(r) > 1]
+    still).  `recordings` are the frames as stored; where a recording was resampled (nearest frame) to
+    fewer frames than it had (`raw_lengths`), each stored step spans several camera frames and moves
+    that much more: it is brought back to the camera's rate.  (A recording stretched to more frames
+    repeats frames: its steps are the camera's own, or none.)"""
+    raw_lengths = raw_lengths if raw_lengths is not None else [len(r) for r in recordings]
+    moves = [np.mean(np.abs(np.diff(r, axis=0)), axis=1) / max(1.0, (raw - 1) / (len(r) - 1))
+             for r, raw in zip(recordings, raw_lengths) if len(r) > 1]
     flat = np.concatenate(moves) if moves else np.zeros(0)
     flat = flat[flat > 0]
+    lengths = [raw for raw in raw_lengths if raw]
     return {"recording_frames": int(np.median(lengths)) if lengths else None,
             "motion": float(0.25 * np.median(flat)) if len(flat) else None}
 

@@ -37,15 +37,18 @@ def test(model: Any, prepared: Prepared) -> dict:
             "test_macro_f1": figures["macro"]["f1"]}
 
 
-def _live_facts(prepared: Prepared) -> dict:
+def _live_facts(prepared: Prepared, resample: bool) -> dict:
     """What live recognition needs to know of the training recordings: their typical raw length and
     how much a signer moves (deploy.live), from up to 500 of the training split."""
     from signtrain.deploy.live import calibrate
+    from signtrain.training.pipeline import real_frames
 
     ds, train = prepared.dataset, prepared.split.train
     picked = train[np.linspace(0, len(train) - 1, min(len(train), 500)).round().astype(int)] if len(train) else train
-    rows = [np.asarray(ds.X[i, :min(int(ds.lengths[i]), ds.X.shape[1])]) for i in picked]
-    facts = calibrate(rows)
+    # the frames each stored row holds of its recording: all of them where recordings were resampled
+    stored = real_frames(ds, resample)
+    rows = [np.asarray(ds.X[i, :min(int(stored[i]), ds.X.shape[1])]) for i in picked]
+    facts = calibrate(rows, [int(ds.lengths[i]) for i in picked])
     facts["recording_frames"] = int(np.median(ds.lengths[train])) if len(train) else facts["recording_frames"]
     # the frame rate where extraction knew it (every frame kept); elsewhere live.DEFAULT_FPS stands in
     return {**facts, "fps": (extraction_of(Path(ds.root)) or {}).get("fps")}
@@ -71,7 +74,7 @@ def save(model: Any, config: Config, prepared: Prepared, result: TrainResult, ru
         files={written.name: store.file_digest(written), paths.preprocess.name: store.file_digest(paths.preprocess)},
         normalization_file=paths.preprocess.name, data_sequences=len(ds), data_account=prepared.summary.account,
         split_seed=config.train.seed, train_sequences=len(split.train), val_sequences=len(split.val),
-        init=result.metrics.get("init"), live=_live_facts(prepared))
+        init=result.metrics.get("init"), live=_live_facts(prepared, config.data.resample))
     metadata.write(paths.metadata, meta.to_dict())
     state = result.state
     extra = dict(result.metrics)  # macro-F1, init, what the caller asked to record
