@@ -62,9 +62,9 @@ def setup(path: Path, overrides: list, steps: int, as_before: bool) -> dict:
     config = load_config(None, ["data.cache=false", "train.tensorboard=false", *overrides], data=str(path))
     prepared = prepare(config)
     fit.seed_everything(config.train.seed)
-    data, _ = training_data(prepared, config)  # repeats without end
     ds = prepared.dataset
-    with as_before_issue_24() if as_before else contextlib.nullcontext():
+    with as_before_issue_24() if as_before else contextlib.nullcontext():  # its noise is traced into the pipeline
+        data, _ = training_data(prepared, config)  # repeats without end
         model = build_model(config.model, ds.sequence_length, prepared.spec.output_length, len(ds.labels),
                             unroll=True)
     fit.compile_model(model, config, steps=100 * steps)
