@@ -188,10 +188,11 @@ def test_the_golden_sentences_say_what_they_said():
 
 
 @pytest.mark.parametrize("resampled", [True, False])
-@pytest.mark.parametrize("lengths", [(12, 20, 16, 30), (20, 45, 30, 40), (7, 33, 48, 25)])
+@pytest.mark.parametrize("lengths", [(12, 20, 16, 30), (20, 45, 30, 40), (7, 33, 48, 25), (7, 60, 107, 25)])
 def test_a_run_records_the_movement_of_its_raw_recordings(tmp_path, resampled, lengths):
     """What training saves for the live path (training/save._live_facts), from the rows as the data
-    stores them - resampled to 48 frames, or padded - is the calibration of the recordings themselves."""
+    stores them - resampled to 48 frames, or padded or cut at the camera's rate - is the calibration of
+    the recordings themselves (of the frames kept, where they were cut)."""
     from types import SimpleNamespace
 
     from signtrain.data.assemble import fit_length
@@ -201,6 +202,6 @@ def test_a_run_records_the_movement_of_its_raw_recordings(tmp_path, resampled, l
     rows = [resample(r, 48) if resampled else fit_length(r, 48, "keep_start")[0] for r in raw]
     dataset = SimpleNamespace(X=np.stack(rows), lengths=np.array(lengths), root=str(tmp_path))
     prepared = SimpleNamespace(dataset=dataset, split=SimpleNamespace(train=np.arange(len(lengths))))
-    facts, expected = _live_facts(prepared, resampled), calibrate(raw)
+    facts, expected = _live_facts(prepared, resampled), calibrate(raw if resampled else [r[:48] for r in raw])
     assert facts["recording_frames"] == int(np.median(lengths)) and facts["fps"] is None
     assert facts["motion"] == pytest.approx(expected["motion"], rel=0.05)

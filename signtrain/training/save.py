@@ -46,9 +46,10 @@ def _live_facts(prepared: Prepared, resample: bool) -> dict:
     ds, train = prepared.dataset, prepared.split.train
     picked = train[np.linspace(0, len(train) - 1, min(len(train), 500)).round().astype(int)] if len(train) else train
     # the frames each stored row holds of its recording: all of them where recordings were resampled
+    # (then at another rate than the camera's: calibrate needs their raw lengths), else the kept ones
     stored = real_frames(ds, resample)
     rows = [np.asarray(ds.X[i, :min(int(stored[i]), ds.X.shape[1])]) for i in picked]
-    facts = calibrate(rows, [int(ds.lengths[i]) for i in picked])
+    facts = calibrate(rows, [int(ds.lengths[i]) for i in picked] if resample else None)
     facts["recording_frames"] = int(np.median(ds.lengths[train])) if len(train) else facts["recording_frames"]
     # the frame rate where extraction knew it (every frame kept); elsewhere live.DEFAULT_FPS stands in
     return {**facts, "fps": (extraction_of(Path(ds.root)) or {}).get("fps")}
