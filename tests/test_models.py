@@ -1,5 +1,6 @@
-"""Model building: the strided convolution (model.conv_stride) and the padding mask it carries; the
-unrolled GRU/LSTM layers (the same maths as Keras' own, outputs and gradients)."""
+"""Model building: the padding mask (as Keras' Masking, without its copy); the strided convolution
+(model.conv_stride) and the padding mask it carries; the unrolled GRU/LSTM layers (the same maths
+as Keras' own, outputs and gradients)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,39 @@ def test_a_strided_frame_is_masked_only_when_every_frame_it_stands_for_is(kept, 
     np.testing.assert_array_equal(mask.numpy()[0], expected)
     out = conv(x, mask=tf.constant(np.array([kept], bool))).numpy()[0]
     assert not out[~np.array(expected)].any()                     # masked frames write zeros
+
+
+FRAMES = [
+    [],                      # nothing masked
+    [2],                     # a frame with nothing detected
+    [0, 1],                  # at the start
+    [4, 5],                  # padding at the end
+    [0, 1, 2, 3, 4, 5],      # a whole sequence with nothing detected
+]
+
+
+@pytest.mark.parametrize("zeros", FRAMES)
+@pytest.mark.parametrize("conv", [[], [4]])
+def test_the_frame_mask_masks_and_predicts_as_keras_masking(zeros, conv):
+    """The padding mask passes the input through (an all-zero frame already is zeros): the same mask,
+    the same predictions as Keras' Masking layer with the same weights."""
+    import keras
+
+    from signtrain.models.layers import frame_mask_layer
+
+    x = np.random.default_rng(3).normal(size=(2, 6, 5)).astype(np.float32)
+    x[0, zeros] = 0
+    x[1, 3, 1:] = 0                                               # one value left: not masked
+    ours, theirs = frame_mask_layer()(), keras.layers.Masking(0.0)
+    x_ = tf.constant(x)
+    np.testing.assert_array_equal(ours.compute_mask(x_).numpy(), theirs.compute_mask(x_).numpy())
+    np.testing.assert_array_equal(ours(x_).numpy(), theirs(x_).numpy())
+    cfg = model_config(f"model.conv_filters={conv}", "model.conv_stride=1")
+    model = build_model(cfg, 6, 5, 3)
+    stack = [keras.Input(shape=(6, 5)), theirs, *model.layers[1:]]   # the same layers, Keras' Masking first
+    assert type(model.layers[0]).__name__ == "FrameMask"
+    keras_masked = keras.Sequential(stack)
+    np.testing.assert_allclose(model.predict(x, verbose=0), keras_masked.predict(x, verbose=0), atol=1e-6)
 
 
 def test_a_stride_needs_a_convolution():

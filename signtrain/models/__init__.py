@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from signtrain.config import ModelConfig
-from signtrain.models.layers import masked_conv_layer, register_custom_layers
+from signtrain.models.layers import frame_mask_layer, masked_conv_layer, register_custom_layers
 from signtrain.registry import MODEL_KINDS
 
 __all__ = ["build_model", "register_custom_layers"]
@@ -23,7 +23,7 @@ def build_model(cfg: ModelConfig, sequence_length: Optional[int], features: int,
     # mask ops as graph nodes that Keras 3 cannot read back from a legacy .h5 file.
     stack = [keras.Input(shape=(sequence_length, features), batch_size=batch_size, name="landmarks")]
     if cfg.mask_padding:
-        stack.append(layers.Masking(mask_value=0.0, name="padding_mask"))
+        stack.append(frame_mask_layer()(name="padding_mask"))
     for i, filters in enumerate(cfg.conv_filters):
         stride = cfg.conv_stride if i == 0 else 1  # the later layers, the recurrent ones too, step fewer frames
         stack.append(masked_conv_layer()(filters, cfg.conv_kernel, strides=stride, padding="same", activation="relu",

@@ -38,6 +38,33 @@ def masked_conv_layer() -> Any:
     return _MASKED_CONV
 
 
+_FRAME_MASK: Any = None
+
+
+def frame_mask_layer() -> Any:
+    """Keras' Masking for a mask value of 0, without its copy of the input: a frame whose values are all
+    zero is masked, and it is already zeros, so the input passes through unchanged (the copy was a select
+    over every value of every frame, each step).  Registered, so saved models load it back."""
+    global _FRAME_MASK
+    if _FRAME_MASK is None:
+        import keras
+
+        @keras.saving.register_keras_serializable(package="signtrain")
+        class FrameMask(keras.layers.Layer):
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                self.supports_masking = True
+
+            def call(self, inputs: Any) -> Any:
+                return inputs
+
+            def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+                return keras.ops.any(keras.ops.not_equal(inputs, 0.0), axis=-1)
+
+        _FRAME_MASK = FrameMask
+    return _FRAME_MASK
+
+
 _TRANSFORMER: Any = None
 
 
@@ -94,5 +121,6 @@ def register_custom_layers() -> None:
     from signtrain.models.unrolled import unrolled_layer
 
     masked_conv_layer()
+    frame_mask_layer()
     transformer_block_layer()
     unrolled_layer("gru")
