@@ -157,7 +157,7 @@ def main() -> None:
     for text in args.variant:
         label, _, keys = text.partition("=")
         variants[label] = [k for k in keys.split(";") if k]
-    recipes = [*args.recipes, *variants, *(f"{p} passes" for p in args.passes)]
+    recipes = list(dict.fromkeys([*args.recipes, *variants, *(f"{p} passes" for p in args.passes)]))
     print(f"cores: {os.cpu_count()}, keras {keras.__version__}; {args.folds}-fold CV x {args.repeats} repeats; "
           f"recipes {', '.join(recipes)}")
     table = []

@@ -126,7 +126,7 @@ def main() -> None:
     print("| | input pipeline alone | model alone | together (model.fit) | whole `signtrain train` run |")
     print("| --- | --- | --- | --- | --- |")
     for name, r in (("before (landmarks augmented per batch, GRU over 48 frames)", before),
-                    ("now (precomputed features, unrolled GRU over 24 frames)", now)):
+                    ("now (precomputed features, unrolled GRU over 16 frames)", now)):
         print(f"| {name} | {r['pipeline']:.1f} | {r['model']:.1f} | {r['together']:.1f} | {r['run']:.1f} |")
     cells = " | ".join(f"{ratio[part]:.2f}x" for part in PARTS)
     print(f"| now / before (median of the rounds' ratios) | {cells} |")
