@@ -50,16 +50,11 @@ def frame_mask_layer() -> Any:
         import keras
 
         @keras.saving.register_keras_serializable(package="signtrain")
-        class FrameMask(keras.layers.Layer):
-            def __init__(self, **kwargs: Any) -> None:
-                super().__init__(**kwargs)
-                self.supports_masking = True
+        class FrameMask(keras.layers.Masking):
+            """Masking's own mask (Keras computes it from compute_mask); only the copy is left out."""
 
             def call(self, inputs: Any) -> Any:
                 return inputs
-
-            def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-                return keras.ops.any(keras.ops.not_equal(inputs, 0.0), axis=-1)
 
         _FRAME_MASK = FrameMask
     return _FRAME_MASK
