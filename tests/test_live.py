@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from signtrain.data.assemble import resample
-from signtrain.deploy.live import LiveSettings, Recognizer, calibrate, recognise
+from signtrain.deploy.live import SHORT_SURE, WHOLE_SURE, LiveSettings, Recognizer, calibrate, recognise
 from signtrain.deploy.sentences import Row, Sentence, align, build, score
 
 LABELS = ["hello", "thanks", "yes"]
@@ -68,6 +68,67 @@ def test_a_rest_says_nothing(rest):
 def test_a_sign_signed_twice_is_said_twice(pause):
     first = sign(0)
     assert said(np.concatenate([first, still(first[-1], pause), sign(0, seed=5)])) == ["hello", "hello"]
+
+
+def sure_as(probability: float):
+    """The oracle, with its top sign at `probability`."""
+    def predict(X: np.ndarray) -> np.ndarray:
+        probs = oracle(X)
+        return np.where(probs == probs.max(axis=1, keepdims=True), probability, (1 - probability) / 2)
+    return predict
+
+
+def nothing(n: int) -> np.ndarray:
+    return np.zeros((n, WIDTH), np.float32)
+
+
+@pytest.mark.parametrize("pause", [SETTINGS.gap, SETTINGS.wait - 1])
+def test_nothing_detected_ends_a_short_sign_without_waiting_for_more(pause):
+    """A short sign the model is not sure of as a whole waits `wait` still frames for the rest of it (a
+    hold inside); with nothing detected it has ended: the next sign after a pause shorter than `wait`
+    is its own."""
+    predict = sure_as(0.8)
+    parts = [sign(0, frames=5)]
+    for k in (1, 2):
+        parts += [nothing(pause), sign(k, frames=5, seed=k)]
+    assert [e.sign for e in recognise(predict, LABELS, SETTINGS, np.concatenate(parts)).emissions] == \
+        ["hello", "thanks", "yes"]
+    held = [parts[0], still(parts[0][-1], pause), parts[2], still(parts[2][-1], pause), parts[4]]
+    assert len(recognise(predict, LABELS, SETTINGS, np.concatenate(held)).emissions) < 3  # one stretch goes on
+
+
+@pytest.mark.parametrize("length", [5, 8, SPAN])
+def test_nothing_detected_is_not_movement(length):
+    frames = np.concatenate([sign(0, length), nothing(30)])
+    assert [(e.sign, e.frame) for e in recognise(oracle, LABELS, SETTINGS, frames).emissions] == \
+        [("hello", length - 1 + SETTINGS.gap)]
+
+
+@pytest.mark.parametrize("probability", [0.61, 0.69, SHORT_SURE, 0.9])
+@pytest.mark.parametrize("frames", [5, SPAN])
+def test_a_stretch_shorter_than_half_a_recording_is_said_only_when_the_model_is_sure(probability, frames):
+    """A short stretch may be a piece of a sign that a hold split: it needs SHORT_SURE, a whole one the threshold."""
+    quiet = still(sign(1, frames)[-1], 30)
+    frames_in = np.concatenate([sign(1, frames), quiet])
+    got = [e.sign for e in recognise(sure_as(probability), LABELS, SETTINGS, frames_in).emissions]
+    needed = SHORT_SURE if frames - 1 < SPAN // 2 else SETTINGS.threshold
+    assert got == (["thanks"] if probability >= needed else [])
+
+
+@pytest.mark.parametrize("probability", [0.8, WHOLE_SURE, 0.95])
+@pytest.mark.parametrize("pause", [SETTINGS.gap, SETTINGS.wait - 1])
+def test_a_short_sign_the_model_is_sure_of_ends_without_waiting(probability, pause):
+    """...while one it is less sure of may be a piece of a sign and waits for the rest: a pause shorter
+    than `wait` joins it to the next."""
+    parts = [sign(0, frames=5)]
+    for k in (1, 2):
+        parts += [still(parts[-1][-1], pause), sign(k, frames=5, seed=k)]
+    got = recognise(sure_as(probability), LABELS, SETTINGS, np.concatenate(parts)).emissions
+    if probability >= WHOLE_SURE:
+        assert [(e.sign, e.frame) for e in got] == [("hello", 4 + SETTINGS.gap), ("thanks", 9 + pause + SETTINGS.gap),
+                                                     ("yes", 14 + 2 * pause)]  # the stream's end
+    else:
+        assert len(got) < 3
 
 
 def test_signs_joined_without_a_pause_are_each_said():

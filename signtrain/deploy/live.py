@@ -11,13 +11,18 @@ get whole windows.
 change of its values; a part appearing or vanishing moves too) is compared with a threshold
 calibrated on the training recordings; a sign is a stretch of movement, and it ends after `gap`
 still frames (`wait` for a stretch shorter than half a recording: a sign with a hold inside it
-goes on).  At its end the stretch is classified once, centred in its window (a stretch longer
-than a recording is seen whole, as training resampled whole recordings): the top sign is said
-when its probability reaches `threshold`.  A stretch longer than a recording (signs joined
-without a pause) is also classified as it goes, every `stride` frames, and a new top sign that
-holds for `hold` decisions is said.  A still stretch says nothing.  A sign signed twice with a
-pause between is two stretches, said twice; the same sign again sooner than most of a
-recording's span after it was said (or a short stretch right after it) is its tail, not a repeat.
+goes on; not when the model is already sure, `WHOLE_SURE`, that the stretch is a whole sign).
+A frame with nothing detected (all values zero) does not move, and `gap` of them end a sign at
+once: no hold inside a sign looks like that.  At its end the stretch is classified once, centred
+in its window (a stretch longer than a recording is seen whole, as training resampled whole
+recordings): the top sign is said when its probability reaches `threshold` - `SHORT_SURE` for a
+stretch shorter than half a recording, which may be a piece of a sign that a hold split.
+Probabilities are compared in float32, the model's precision (the browser page's too).  A
+stretch longer than a recording (signs joined without a pause) is also classified as it goes,
+every `stride` frames, and a new top sign that holds for `hold` decisions is said.  A still
+stretch says nothing.  A sign signed twice with a pause between is two stretches, said twice;
+the same sign again sooner than most of a recording's span after it was said (or a short
+stretch right after it) is its tail, not a repeat.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ WAIT_SECONDS = 0.3        # stillness that ends a short stretch (a hold inside a
 MIN_MOVING = 2            # frames of movement below which a stretch is a twitch, not a sign
 REPEAT_SPAN = 0.7         # share of a recording's span before the same sign can be said again
 LONGEST = 2               # a finished stretch is seen whole up to this many spans
+SHORT_SURE = 0.7          # probability a stretch shorter than half a recording needs to be said
+WHOLE_SURE = 0.9          # ... from which it is a whole sign at once, not waited on for the rest of one
 
 
 @dataclass
@@ -123,6 +130,8 @@ class Recognizer:
         self.emissions: list[Emission] = []
         self._first: Optional[np.ndarray] = None
         self._active, self._start, self._moving, self._still = False, 0, 0, 0
+        self._absent = 0           # frames in a row with nothing detected
+        self._classified: Optional[tuple] = None   # ((frame, final, still), probabilities) of the last window
         self._said: Optional[int] = None     # the sign said in the current stretch
         self._run, self._run_label = 0, -1
 
@@ -131,7 +140,9 @@ class Recognizer:
         frame = np.asarray(frame, dtype=np.float32)
         if self._first is None:
             self._first = frame
-        moved = movement(self.recent[-1], frame) > self.s.motion if self.recent else False
+        present = bool(frame.any())  # nothing detected: all values zero
+        self._absent = 0 if present else self._absent + 1
+        moved = present and bool(self.recent) and movement(self.recent[-1], frame) > self.s.motion
         self.recent.append(frame)
         t, self.frames = self.frames, self.frames + 1
         said: list[Emission] = []
@@ -145,11 +156,23 @@ class Recognizer:
                 said += self._decide(t, final=False)
         elif self._active:
             self._still += 1
-            # a stretch shorter than half a recording may be a sign with a hold inside: wait for the rest
-            short = self._moving < self.s.span // 2
-            if self._still >= (max(self.s.gap, self.s.wait) if short else self.s.gap):
+            if self._still >= self.s.gap and self._ended(t):
                 said += self._decide(t, final=True)
         return said
+
+    @property
+    def _short(self) -> bool:
+        return self._moving < self.s.span // 2
+
+    def _ended(self, t: int) -> bool:
+        """Whether the stillness so far ends the stretch.  One shorter than half a recording may be a sign
+        with a hold inside: it waits `wait` still frames for the rest - unless nothing is detected (the
+        signer left the view) or the model is already sure of it as a whole sign."""
+        if not self._short or self._absent >= self.s.gap or self._still >= self.s.wait:
+            return True
+        if self._still > self.s.gap or self._moving < MIN_MOVING:
+            return False
+        return bool(self._probs(t, True).max() >= np.float32(WHOLE_SURE))
 
     def finish(self) -> list[Emission]:
         """Lead-out: a stretch still open when the stream ends is decided on a window whose missing
@@ -174,19 +197,29 @@ class Recognizer:
             return resample(frames, self.s.length)
         return fit_length(frames, self.s.length, self.s.truncate)[0]
 
-    def _decide(self, t: int, final: bool) -> list[Emission]:
-        if final:
-            self._active = False
-            if self._moving < MIN_MOVING:
-                return []
+    def _probs(self, t: int, final: bool) -> np.ndarray:
+        """The model's probabilities for the window a decision at frame `t` reads (once per window)."""
+        key = (t, final, self._still)
+        if self._classified is not None and self._classified[0] == key:
+            return self._classified[1]
         # a stretch that has ended is seen as training saw a recording: centred in its window, with as much
         # of the stillness after it as fits, so the window does not cut off the sign's beginning
         length = t - self._start + 1 - self._still
         skip = self._still - min(self._still, max(0, (self.s.span - length) // 2)) if final else 0
         # a finished stretch longer than a recording is seen whole where training resampled whole recordings
         span = min(length + 2, LONGEST * self.s.span) if final and self.s.resample and length > self.s.span else None
-        probs = self.predict(self.window(skip, span)[None])[0]
+        # compared in float32, a model's own precision (and the page's: the same decisions at a threshold)
+        probs = np.asarray(self.predict(self.window(skip, span)[None])[0], np.float32)
         self.decisions += 1
+        self._classified = (key, probs)
+        return probs
+
+    def _decide(self, t: int, final: bool) -> list[Emission]:
+        if final:
+            self._active = False
+            if self._moving < MIN_MOVING:
+                return []
+        probs = self._probs(t, final)
         best = int(np.argmax(probs))
         # the same sign again sooner than most of a recording's span after it was said is its tail (a hold
         # inside it splits its movement), not the sign signed twice, which takes a whole sign's time
@@ -194,8 +227,10 @@ class Recognizer:
         last = self.emissions[-1] if self.emissions else None
         tail = last is not None and last.sign == self.labels[best] and (
             t - last.frame < REPEAT_SPAN * self.s.span
-            or (self._moving < self.s.span // 2 and self._start - last.frame <= self.s.span // 2))
-        if probs[best] < self.s.threshold or best == self._said or tail:
+            or (self._short and self._start - last.frame <= self.s.span // 2))
+        # a short finished stretch may be a piece of a sign (a hold split its movement): said only when sure
+        needed = max(self.s.threshold, SHORT_SURE) if final and self._short else self.s.threshold
+        if probs[best] < np.float32(needed) or best == self._said or tail:
             self._run, self._run_label = 0, -1
             return []
         if not final:  # inside a long stretch: a new sign must hold a few decisions

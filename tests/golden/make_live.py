@@ -22,11 +22,13 @@ from test_live import LABELS, SPAN, WIDTH, sign  # noqa: E402  (the Python suite
 
 from signtrain.deploy.live import LiveSettings, recognise  # noqa: E402
 OUT = Path(__file__).with_name("live.json")
+SURE = (4, 3)  # moving frames of a window's sign from which the golden model is sure of it, fairly sure
 
 
 def vote(window: list) -> list:
     """The golden model, simple enough to write the same in JavaScript: the sign (value 0 of a frame,
-    1-based) most moving frames of the window carry, with probability 0.9; sign 0 on a still window."""
+    1-based) most moving frames of the window carry, with probability 0.95 - 0.8 when fewer than
+    SURE[0] frames carry it, 0.65 when fewer than SURE[1] (a piece of a sign); sign 0 on a still window."""
     counts = [0] * len(LABELS)
     for previous, frame in zip(window, window[1:]):
         moved = sum(abs(float(np.float32(a) - np.float32(b))) for a, b in zip(frame, previous)) / len(frame) > 1e-4
@@ -34,14 +36,17 @@ def vote(window: list) -> list:
         if moved and 0 <= k < len(LABELS):
             counts[k] += 1
     best = max(range(len(LABELS)), key=lambda i: (counts[i], -i))
-    return [0.9 if i == best else 0.05 for i in range(len(LABELS))]
+    top = 0.95 if counts[best] >= SURE[0] else 0.8 if counts[best] >= SURE[1] else 0.65
+    return [top if i == best else 0.05 for i in range(len(LABELS))]
 
 
 def predict(X: np.ndarray) -> np.ndarray:
-    return np.array([vote([list(map(float, f)) for f in window]) for window in X])
+    # float32, as a model's output (and the page's Float32Array) is
+    return np.array([vote([list(map(float, f)) for f in window]) for window in X], np.float32)
 
 
 def sentence(signs: list, pause: int, kind: str, lengths=None) -> np.ndarray:
+    """kind: still (the last frame held) or nothing (all zeros: nothing detected)."""
     parts: list = []
     for i, k in enumerate(signs):
         if parts and pause:
@@ -68,9 +73,15 @@ def cases() -> list:
                 replace(SETTINGS, resample=False, truncate="keep_end")))
     out.append(("padded windows, kept centre", sentence([0, 1, 2], 8, "still"),
                 replace(SETTINGS, resample=False, truncate="keep_center", length=16)))
-    out.append(("strict threshold", sentence([0, 1], 10, "still"), replace(SETTINGS, threshold=0.95)))
+    out.append(("strict threshold", sentence([0, 1], 10, "still"), replace(SETTINGS, threshold=0.99)))
     out.append(("joined, quick decisions", sentence([0, 1, 2, 0], 0, "still", {1: 30, 2: 30}),
                 replace(SETTINGS, stride=1, hold=1)))
+    for kind in ("still", "nothing"):  # short signs, a pause shorter than `wait`: nothing detected ends them
+        out.append((f"short signs, 5-frame {kind} pause", sentence([0, 1, 2], 5, kind, {0: 6, 1: 6, 2: 6}), SETTINGS))
+    out.append(("at the threshold exactly (float32)", sentence([0, 1], 10, "still"), replace(SETTINGS, threshold=0.95)))
+    out.append(("short signs the model is sure of, 5-frame still pause",
+                sentence([0, 1, 2], 5, "still", {0: 6, 1: 6, 2: 6}), replace(SETTINGS, length=SPAN)))
+    out.append(("a piece of a sign: not sure, not said", sentence([0, 1, 2], 10, "still", {1: 2}), SETTINGS))
     return out
 
 
@@ -97,7 +108,7 @@ def settings_cases() -> list:
 
 
 def main() -> None:
-    golden = {"labels": LABELS, "cases": [], "settings": settings_cases()}
+    golden = {"labels": LABELS, "sure": SURE, "cases": [], "settings": settings_cases()}
     for name, frames, settings in cases():
         said = recognise(predict, LABELS, settings, frames).emissions
         golden["cases"].append({

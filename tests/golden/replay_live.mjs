@@ -19,7 +19,8 @@ function vote(window) {
   }
   let best = 0;
   for (let i = 1; i < counts.length; i++) if (counts[i] > counts[best]) best = i;
-  return Float32Array.from(labels.map((_, i) => (i === best ? 0.9 : 0.05)));
+  const top = counts[best] >= golden.sure[0] ? 0.95 : counts[best] >= golden.sure[1] ? 0.8 : 0.65;
+  return Float32Array.from(labels.map((_, i) => (i === best ? top : 0.05)));
 }
 
 const out = [];

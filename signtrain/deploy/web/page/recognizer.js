@@ -6,6 +6,8 @@
 export const MIN_MOVING = 2;      // frames of movement below which a stretch is a twitch
 export const REPEAT_SPAN = 0.7;   // share of a recording's span before the same sign can be said again
 export const LONGEST = 2;         // a finished stretch is seen whole up to this many spans
+export const SHORT_SURE = 0.7;    // probability a stretch shorter than half a recording needs to be said
+export const WHOLE_SURE = 0.9;    // ... from which it is a whole sign at once, not waited on for the rest of one
 
 // float32 differences, a float64 mean (as live.movement)
 export function movement(previous, frame) {
@@ -47,6 +49,8 @@ export class Recognizer {
     this.emissions = [];
     this.first = null;
     this.active = false; this.start = 0; this.moving = 0; this.still = 0;
+    this.absent = 0;
+    this.classified = null;
     this.said = null;
     this.run = 0; this.runLabel = -1;
   }
@@ -54,7 +58,9 @@ export class Recognizer {
   async push(frame) {
     frame = Float32Array.from(frame);
     if (this.first === null) this.first = frame;
-    const moved = this.recent.length ? movement(this.recent[this.recent.length - 1], frame) > this.s.motion : false;
+    const present = frame.some((v) => v !== 0);  // nothing detected: all values zero
+    this.absent = present ? 0 : this.absent + 1;
+    const moved = present && this.recent.length > 0 && movement(this.recent[this.recent.length - 1], frame) > this.s.motion;
     this.remember(frame);
     const t = this.frames;
     this.frames += 1;
@@ -69,10 +75,22 @@ export class Recognizer {
       if (t - this.start >= this.s.span && (t - this.start) % this.s.stride === 0) said = said.concat(await this.decide(t, false));
     } else if (this.active) {
       this.still += 1;
-      const short = this.moving < Math.floor(this.s.span / 2);
-      if (this.still >= (short ? Math.max(this.s.gap, this.s.wait) : this.s.gap)) said = said.concat(await this.decide(t, true));
+      if (this.still >= this.s.gap && await this.ended(t)) said = said.concat(await this.decide(t, true));
     }
     return said;
+  }
+
+  short() {
+    return this.moving < Math.floor(this.s.span / 2);
+  }
+
+  // as live.Recognizer._ended: a short stretch waits for the rest of a sign unless nothing is detected
+  // or the model is already sure of it as a whole sign
+  async ended(t) {
+    if (!this.short() || this.absent >= this.s.gap || this.still >= this.s.wait) return true;
+    if (this.still > this.s.gap || this.moving < MIN_MOVING) return false;
+    const probs = await this.probs(t, true);
+    return Math.max(...probs) >= Math.fround(WHOLE_SURE);  // in float32, as Python compares
   }
 
   async finish() {
@@ -98,23 +116,33 @@ export class Recognizer {
     return fitLength(frames, this.s.length, this.s.truncate);
   }
 
-  async decide(t, final) {
-    if (final) {
-      this.active = false;
-      if (this.moving < MIN_MOVING) return [];
-    }
+  // the model's probabilities for the window a decision at frame t reads (once per window)
+  async probs(t, final) {
+    const c = this.classified;
+    if (c && c.t === t && c.final === final && c.still === this.still) return c.probs;
     const length = t - this.start + 1 - this.still;
     const skip = final ? this.still - Math.min(this.still, Math.max(0, Math.floor((this.s.span - length) / 2))) : 0;
     const span = final && this.s.resample && length > this.s.span ? Math.min(length + 2, LONGEST * this.s.span) : null;
     const probs = await this.predict(this.window(skip, span));
     this.decisions += 1;
+    this.classified = { t, final, still: this.still, probs };
+    return probs;
+  }
+
+  async decide(t, final) {
+    if (final) {
+      this.active = false;
+      if (this.moving < MIN_MOVING) return [];
+    }
+    const probs = await this.probs(t, final);
     let best = 0;
     for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
     const last = this.emissions.length ? this.emissions[this.emissions.length - 1] : null;
     const tail = last !== null && last.sign === this.labels[best] && (
       t - last.frame < REPEAT_SPAN * this.s.span
-      || (this.moving < Math.floor(this.s.span / 2) && this.start - last.frame <= Math.floor(this.s.span / 2)));
-    if (probs[best] < this.s.threshold || best === this.said || tail) {
+      || (this.short() && this.start - last.frame <= Math.floor(this.s.span / 2)));
+    const needed = final && this.short() ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
+    if (probs[best] < Math.fround(needed) || best === this.said || tail) {
       this.run = 0; this.runLabel = -1;
       return [];
     }
