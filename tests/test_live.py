@@ -47,19 +47,24 @@ def still(frame: np.ndarray, n: int) -> np.ndarray:
     return np.repeat(frame[None], n, axis=0)
 
 
+def nothing(n: int) -> np.ndarray:
+    """n frames with nothing detected."""
+    return np.zeros((n, WIDTH), np.float32)
+
+
 @pytest.mark.parametrize("pause", [6, 15, 30, 45])
 @pytest.mark.parametrize("kind", ["still", "nothing"])
 def test_every_sign_of_a_sentence_is_said_once_first_and_last_included(pause, kind):
     parts = []
     for k in (2, 0, 1):
-        gap = still(parts[-1][-1], pause) if kind == "still" and parts else np.zeros((pause, WIDTH), np.float32)
+        gap = still(parts[-1][-1], pause) if kind == "still" and parts else nothing(pause)
         parts += [gap, sign(k)] if parts else [sign(k)]
     assert said(np.concatenate(parts)) == ["yes", "hello", "thanks"]
 
 
 @pytest.mark.parametrize("rest", ["still", "nothing"])
 def test_a_rest_says_nothing(rest):
-    quiet = still(sign(1)[-1], 90) if rest == "still" else np.zeros((90, WIDTH), np.float32)
+    quiet = still(sign(1)[-1], 90) if rest == "still" else nothing(90)
     assert said(quiet) == []
     assert said(np.concatenate([sign(1), quiet])) == ["thanks"]  # and nothing more during the rest after it
 
@@ -76,10 +81,6 @@ def sure_as(probability: float):
         probs = oracle(X)
         return np.where(probs == probs.max(axis=1, keepdims=True), probability, (1 - probability) / 2)
     return predict
-
-
-def nothing(n: int) -> np.ndarray:
-    return np.zeros((n, WIDTH), np.float32)
 
 
 @pytest.mark.parametrize("pause", [SETTINGS.gap, SETTINGS.wait - 1])
@@ -108,9 +109,9 @@ def test_nothing_detected_is_not_movement(length):
 @pytest.mark.parametrize("frames", [5, SPAN])
 def test_a_stretch_shorter_than_half_a_recording_is_said_only_when_the_model_is_sure(probability, frames):
     """A short stretch may be a piece of a sign that a hold split: it needs SHORT_SURE, a whole one the threshold."""
-    quiet = still(sign(1, frames)[-1], 30)
-    frames_in = np.concatenate([sign(1, frames), quiet])
-    got = [e.sign for e in recognise(sure_as(probability), LABELS, SETTINGS, frames_in).emissions]
+    thanks = sign(1, frames)
+    stream = np.concatenate([thanks, still(thanks[-1], 30)])
+    got = [e.sign for e in recognise(sure_as(probability), LABELS, SETTINGS, stream).emissions]
     needed = SHORT_SURE if frames - 1 < SPAN // 2 else SETTINGS.threshold
     assert got == (["thanks"] if probability >= needed else [])
 
