@@ -8,7 +8,9 @@ word), and signtrain's live path (deploy.live) - on the same sentences and the s
 
 Each data set is trained once with the default recipe (`signtrain train`, models kept under
 --models to reuse), its held-out recordings are joined into 3-5-sign sentences with pauses of
-0.2-1.5 s (still, nothing detected) or none, then every decoder reads the same frames.
+0.2-1.5 s (still, nothing detected) or none, then every decoder reads the same frames.  Beside
+signtrain's WER, "alone": the share of the same words whose recording the model misreads even on
+its own - the model's part of the error, which no decoder can remove.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from signtrain.data.assemble import fit_length, resample  # noqa: E402
 from signtrain.deploy.live import DEFAULT_FPS, Emission, LiveSettings, recognise  # noqa: E402
 from signtrain.deploy.predict import windows  # noqa: E402
 from signtrain.deploy.predictor import load_predictor  # noqa: E402
-from signtrain.deploy.sentences import evaluate, held_out_recordings  # noqa: E402
+from signtrain.deploy.sentences import evaluate, held_out_recordings, read_alone  # noqa: E402
 
 
 def before(predictor, frames: np.ndarray, threshold=0.8, smooth=5, hold=3) -> list[Emission]:
@@ -119,17 +121,18 @@ def main() -> None:
               f"accuracy {isolated:.1%}; live window {settings.span} raw frames -> {settings.length}")
         decoders = {"before": lambda f: before(predictor, f), "tutorial": lambda f: tutorial(predictor, f),
                     "signtrain": lambda f: recognise(predictor.predict_proba, predictor.labels, settings, f).emissions}
-        results = {label: evaluate(decode, recordings, fps, args.sentences, args.seed)
+        alone = read_alone(predictor.predict_proba, predictor.labels, settings, recordings)
+        results = {label: evaluate(decode, recordings, fps, args.sentences, args.seed, alone=alone)
                    for label, decode in decoders.items()}
-        print(f"  {'pause':<14} {'WER before':>10} {'tutorial':>9} {'signtrain':>9}   signtrain: sentence acc, "
-              f"rest clean, twice said twice, delay median/max")
+        print(f"  {'pause':<14} {'WER before':>10} {'tutorial':>9} {'signtrain':>9} {'alone':>6}   signtrain: "
+              f"sentence acc, rest clean, twice said twice, delay median/max")
         for k, row in enumerate(results["signtrain"]):
             d = row.to_dict()
             pause = "none" if row.kind == "none" else f"{row.pause_s:g} s {row.kind}"
             twice = f"{row.repeats_said}/{row.repeats_asked}" if row.repeats_asked else "-"
             print(f"  {pause:<14} {results['before'][k].wer:>10.1%} {results['tutorial'][k].wer:>9.1%} "
-                  f"{row.wer:>9.1%}   {d['sentence_accuracy']:.0%}, {d['rest_clean']:.0%}, {twice}, "
-                  f"{d['delay_median_s']:.2f}/{d['delay_max_s']:.2f} s")
+                  f"{row.wer:>9.1%} {d['wer_alone']:>6.1%}   {d['sentence_accuracy']:.0%}, {d['rest_clean']:.0%}, "
+                  f"{twice}, {d['delay_median_s']:.2f}/{d['delay_max_s']:.2f} s")
 
 
 if __name__ == "__main__":

@@ -215,9 +215,14 @@ def test_evaluate_sentences_judges_the_live_path_on_held_out_recordings(trained)
     for row in report["rows"]:
         assert row["sentences"] == 20 and 0 <= row["wer"] and 0 <= row["rest_clean"] <= 1
         assert row["words"] >= 60  # 3-5 signs a sentence
+        assert 0 <= row["misread_alone"] <= row["words"]
+        assert row["wer_alone"] == round(row["misread_alone"] / row["words"], 4)
+    # every row is drawn from the same seeded sentences: the same words, so the same recordings misread alone
+    assert len({(r["words"], r["misread_alone"]) for r in report["rows"]}) == 1
     assert report["settings"]["span"] == 10 and report["settings"]["length"] == 10
     shown = runner.invoke(app, ["evaluate", str(model), "--sentences"])
     assert shown.exit_code == 0 and "WER" in shown.stdout and "nothing" in shown.stdout
+    assert "misread alone" in shown.stdout
 
 
 def test_predict_speaks_the_sign_into_a_wav(trained, tmp_path):

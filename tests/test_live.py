@@ -228,6 +228,48 @@ def test_sentences_are_built_from_the_recordings_with_the_pause_asked():
     assert any(a == b for a, b in zip(twice.words, twice.words[1:]))
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_sentence_names_the_recordings_it_is_made_of(seed):
+    recordings = [(LABELS[k % 3], sign(k % 3, frames=10 + k, seed=k)) for k in range(9)]
+    sentence = build(recordings, np.random.default_rng(seed), pause=5, kind="still", repeat=seed % 2 == 1, fps=30.0)
+    assert [recordings[i][0] for i in sentence.recordings] == sentence.words
+    starts = [end - len(recordings[i][1]) + 1 for i, end in zip(sentence.recordings, sentence.ends)]
+    for i, start, end in zip(sentence.recordings, starts, sentence.ends):
+        assert np.array_equal(sentence.frames[start:end + 1], recordings[i][1])
+
+
+@pytest.mark.parametrize("alone, misread", [((True, True, True), 0), ((True, False, True), 2), ((False, True, True), 1),
+                                            ((False, False, False), 3)])
+def test_a_row_counts_the_words_the_model_misreads_even_alone(alone, misread):
+    from signtrain.deploy.live import Emission
+
+    # recording 1 is signed twice: misread alone, it counts twice
+    sentence = Sentence(np.zeros((100, 2)), ["a", "b", "b"], [10, 30, 50], 51, repeat=True, recordings=[0, 1, 1])
+    row = Row("still", 0.5, 0, 0)
+    score(row, sentence, [Emission("a", 14, 0, 0.9), Emission("b", 33, 0, 0.9)], 30.0, alone)
+    assert row.misread_alone == misread and row.to_dict()["wer_alone"] == round(misread / 3, 4)
+    assert row.errors == 1  # the live path's own count is not touched
+
+
+@pytest.mark.parametrize("resample_frames", [True, False])
+def test_reading_alone_shows_the_model_each_recording_as_training_did(resample_frames):
+    from signtrain.data.assemble import to_length
+    from signtrain.deploy.sentences import read_alone
+
+    settings = LiveSettings(**{**SETTINGS.to_dict(), "resample": resample_frames})
+    recordings = [(LABELS[k % 3], sign(k % 3, frames=5 + 3 * k, seed=k)) for k in range(6)]
+    seen = []
+
+    def misreads_thanks(X):
+        seen.append(X)
+        best = oracle(X).argmax(axis=1)
+        return np.eye(len(LABELS))[np.where(best == 1, 0, best)]
+
+    assert read_alone(misreads_thanks, LABELS, settings, recordings) == [word != "thanks" for word, _ in recordings]
+    expected = [to_length(frames, settings.length, resample_frames, settings.truncate) for _, frames in recordings]
+    assert np.array_equal(seen[0], np.stack(expected))
+
+
 def test_the_golden_sentences_say_what_they_said():
     """tests/golden/live.json: the cases the browser page's port of the rule replays too (test_web.py)."""
     import json

@@ -160,6 +160,11 @@ def resample(frames: np.ndarray, length: int) -> np.ndarray:
     return np.ascontiguousarray(frames[index], dtype=np.float32)
 
 
+def to_length(frames: np.ndarray, length: int, resample_frames: bool, truncate: str) -> np.ndarray:
+    """One recording at the model's length, as training brought it there (resampled, or padded/cut)."""
+    return resample(frames, length) if resample_frames else fit_length(frames, length, truncate)[0]
+
+
 def available_memory() -> int:
     """Bytes of memory available now (MemAvailable on Linux)."""
     try:

@@ -33,7 +33,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from signtrain.data.assemble import fit_length, resample
+from signtrain.data.assemble import to_length
 
 DEFAULT_FPS = 30.0        # where the frame rate is not known
 DEFAULT_MOTION = 0.002    # per-frame movement of a still signer, for models that did not record theirs
@@ -193,9 +193,7 @@ class Recognizer:
         frames = frames[:len(frames) - skip][-span:]
         if len(frames) < span:
             frames = np.concatenate([np.repeat(self._first[None], span - len(frames), axis=0), frames])
-        if self.s.resample:
-            return resample(frames, self.s.length)
-        return fit_length(frames, self.s.length, self.s.truncate)[0]
+        return to_length(frames, self.s.length, self.s.resample, self.s.truncate)
 
     def _probs(self, t: int, final: bool) -> np.ndarray:
         """The model's probabilities for the window a decision at frame `t` reads (once per window)."""

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from signtrain.data.account import refusal_of
-from signtrain.data.assemble import IssueLog, apply_frame_policies, fit_length, resample, vector_length_histogram
+from signtrain.data.assemble import IssueLog, apply_frame_policies, fit_length, to_length, vector_length_histogram
 from signtrain.data.dataset import DEFECT_KINDS
 from signtrain.data.mpdata import SequenceEntry, read_entries
 from signtrain.deploy.live import Emission, LiveSettings, Recognizer, recognise
@@ -74,10 +74,7 @@ def read_recording(path: Path, predictor: Predictor) -> np.ndarray:
 def top_k(predictor: Predictor, frames: np.ndarray, k: int) -> list[tuple[str, float]]:
     """The k most likely signs of one recording, brought to the model's length as in training."""
     data = predictor.meta.config.data
-    if data.resample:
-        window = resample(frames, predictor.sequence_length)
-    else:
-        window, _, _ = fit_length(frames, predictor.sequence_length, data.truncate)
+    window = to_length(frames, predictor.sequence_length, data.resample, data.truncate)
     probs = predictor.predict_proba(window[None])[0]
     order = np.argsort(-probs)[:k]
     return [(predictor.labels[i], float(probs[i])) for i in order]

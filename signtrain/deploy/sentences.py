@@ -6,17 +6,20 @@ edge frame repeated), nothing detected (all-zero frames), or no pause at all - a
 and followed by a 3 s rest.  Some sentences repeat a sign on purpose (the same sign twice with a
 pause between).  Reported per pause kind and length: word error rate (edit distance / words),
 sentence accuracy, repeated signs, missed signs, false emissions during the final rest, and the
-delay from a sign's last frame to its emission.
+delay from a sign's last frame to its emission - and, beside the WER, the share of the same words
+whose recording the model misreads even alone: the part of the error that is the model's, not the
+live path's.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from signtrain.data.assemble import to_length
 from signtrain.deploy.live import DEFAULT_FPS, Emission, LiveSettings, recognise
 
 PAUSE_SECONDS = (0.2, 0.5, 1.0, 1.5)
@@ -32,6 +35,7 @@ class Sentence:
     ends: list[int]          # the last frame of each sign
     rest_from: int           # the final rest starts here
     repeat: bool = False     # holds a sign signed twice on purpose
+    recordings: list[int] = field(default_factory=list)   # which recording each sign is, in order
 
 
 def _pause(edge: np.ndarray, frames: int, kind: str) -> np.ndarray:
@@ -65,7 +69,7 @@ def build(recordings: list[tuple[str, np.ndarray]], rng: np.random.Generator, pa
         words.append(word)
         ends.append(length - 1)
     parts.append(_pause(parts[-1][-1], round(REST_SECONDS * fps), still_kind))
-    return Sentence(np.concatenate(parts), words, ends, ends[-1] + 1, repeat)
+    return Sentence(np.concatenate(parts), words, ends, ends[-1] + 1, repeat, [int(i) for i in picks])
 
 
 def align(reference: list[str], said: list[str]) -> list[tuple[Optional[int], Optional[int]]]:
@@ -104,6 +108,7 @@ class Row:
     rest_emissions: int = 0    # sentences with any emission during the final 3 s rest
     repeats_asked: int = 0     # signs signed twice on purpose ...
     repeats_said: int = 0      # ... and said twice
+    misread_alone: int = 0     # words whose recording the model misreads even on its own
     delays: list[float] = field(default_factory=list)
 
     @property
@@ -113,16 +118,21 @@ class Row:
     def to_dict(self) -> dict:
         delays = np.asarray(self.delays) if self.delays else np.zeros(1)
         return {**{k: v for k, v in asdict(self).items() if k != "delays"}, "wer": round(self.wer, 4),
+                "wer_alone": round(self.misread_alone / max(self.words, 1), 4),
                 "sentence_accuracy": round(self.correct_sentences / max(self.sentences, 1), 4),
                 "rest_clean": round(1 - self.rest_emissions / max(self.sentences, 1), 4),
                 "delay_median_s": round(float(np.median(delays)), 3), "delay_max_s": round(float(delays.max()), 3)}
 
 
-def score(row: Row, sentence: Sentence, emissions: list[Emission], fps: float) -> None:
+def score(row: Row, sentence: Sentence, emissions: list[Emission], fps: float,
+          alone: Optional[Sequence[bool]] = None) -> None:
+    """Add one sentence to its row (`alone`: per recording, whether the model reads it right on its own)."""
     said = [e for e in emissions if e.frame < sentence.rest_from + round(0.5 * fps)]
     words = [e.sign for e in said]
     row.sentences += 1
     row.words += len(sentence.words)
+    if alone is not None:
+        row.misread_alone += sum(not alone[i] for i in sentence.recordings)
     pairs = align(sentence.words, words)
     errors = sum(1 for r, s in pairs if r is None or s is None or sentence.words[r] != words[s])
     row.errors += errors
@@ -160,7 +170,7 @@ Decode = Callable[[np.ndarray], list[Emission]]
 
 def evaluate(decode: Decode, recordings: list[tuple[str, np.ndarray]], fps: float = DEFAULT_FPS,
              sentences: int = 20, seed: int = 0, kinds: tuple[str, ...] = KINDS,
-             pauses: tuple[float, ...] = PAUSE_SECONDS) -> list[Row]:
+             pauses: tuple[float, ...] = PAUSE_SECONDS, alone: Optional[Sequence[bool]] = None) -> list[Row]:
     """Each (kind, pause) row on the same seeded sentences; a quarter of them repeat a sign."""
     rows = []
     for kind in kinds:
@@ -169,7 +179,7 @@ def evaluate(decode: Decode, recordings: list[tuple[str, np.ndarray]], fps: floa
             row = Row(kind, pause_s, 0, 0)
             for k in range(sentences):
                 sentence = build(recordings, rng, round(pause_s * fps), kind, repeat=k % 4 == 3, fps=fps)
-                score(row, sentence, decode(sentence.frames), fps)
+                score(row, sentence, decode(sentence.frames), fps, alone)
             rows.append(row)
     return rows
 
@@ -201,6 +211,17 @@ def held_out_recordings(meta, limit: int = 400) -> list[tuple[str, np.ndarray]]:
     return out[:limit]
 
 
+def read_alone(predict: Callable[[np.ndarray], np.ndarray], labels: list[str], settings: LiveSettings,
+               recordings: list[tuple[str, np.ndarray]]) -> list[bool]:
+    """Whether the model reads each recording right on its own, brought to its length as training did."""
+    if not recordings:
+        return []
+    batch = np.stack([to_length(np.asarray(frames, np.float32), settings.length, settings.resample, settings.truncate)
+                      for _, frames in recordings])
+    best = np.argmax(predict(batch), axis=1)
+    return [labels[int(b)] == word for b, (word, _) in zip(best, recordings)]
+
+
 def evaluate_model(predictor, sentences: int = 20, seed: int = 0,
                    settings: Optional[LiveSettings] = None) -> SentenceReport:
     """`signtrain evaluate MODEL --sentences`: the live path on sentences of held-out recordings."""
@@ -211,5 +232,6 @@ def evaluate_model(predictor, sentences: int = 20, seed: int = 0,
     def decode(frames: np.ndarray) -> list[Emission]:
         return recognise(predictor.predict_proba, predictor.labels, settings, frames).emissions
 
-    rows = evaluate(decode, recordings, fps, sentences, seed)
+    alone = read_alone(predictor.predict_proba, predictor.labels, settings, recordings)
+    rows = evaluate(decode, recordings, fps, sentences, seed, alone=alone)
     return SentenceReport(str(predictor.path), len(recordings), fps, settings.to_dict(), rows)

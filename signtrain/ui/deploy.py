@@ -196,15 +196,19 @@ def render_sentence_report(report: Any, console: Console) -> None:
     table = Table(title=f"{rows[0]['sentences'] if rows else 0} sentences a row of {report.recordings} held-out "
                         f"recordings (window {report.settings['span']} frames at {report.fps:g}/s)",
                   box=box.SIMPLE, padding=(0, 1))
-    for column in ("pause", "WER", "sentences right", "missed", "again", "twice", "rest quiet", "delay"):
+    for column in ("pause", "WER", "misread alone", "sentences right", "missed", "again", "twice", "rest quiet",
+                   "delay"):
         table.add_column(column, justify="left" if column == "pause" else "right", no_wrap=column == "pause")
     for row in rows:
         pause = "none" if row["kind"] == "none" else f"{row['pause_s']:g} s {row['kind']}"
         twice = f"{row['repeats_said']}/{row['repeats_asked']}" if row["repeats_asked"] else "—"
-        table.add_row(pause, percent(row["wer"]), percent(row["sentence_accuracy"]), str(row["missed"]),
+        table.add_row(pause, percent(row["wer"]), percent(row["wer_alone"]), percent(row["sentence_accuracy"]),
+                      str(row["missed"]),
                       str(row["repeated"]), twice, percent(row["rest_clean"]), f"{row['delay_median_s']:.2f} s")
     console.print(table)
-    console.print("WER: signs wrong, missed or added ÷ signs signed; again: a sign said twice for once; twice: "
+    console.print("WER: signs wrong, missed or added ÷ signs signed; misread alone: those signs' recordings the "
+                  "model misreads even on their own (the model's share of the WER, not the live path's); again: a "
+                  "sign said twice for once; twice: "
                   "signs signed twice said twice; rest quiet: "
                   "sentences with nothing said in the 3 s rest after them; delay: median, last frame to emission",
                   style="dim", markup=False)
