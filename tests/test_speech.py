@@ -36,3 +36,51 @@ def test_no_engine_is_one_line_naming_what_to_install(monkeypatch, tmp_path):
     with pytest.raises(speech.SpeechUnavailable, match=r"signtrain\[speech\].*espeak-ng"):
         speech.write_wav(["hello"], tmp_path / "x.wav")
     assert not list(tmp_path.iterdir())
+
+
+class _LateEngine:
+    """An engine whose runAndWait returns before its thread has written the WAV (pyttsx3's espeak
+    driver under load), or that never writes one."""
+
+    def __init__(self, delay, writes=True):
+        self.delay, self.writes, self.busy = delay, writes, False
+
+    def save_to_file(self, text, filename):
+        self.text, self.filename = text, filename
+
+    def runAndWait(self):
+        import threading
+
+        self.busy = True
+
+        def write():
+            import time
+
+            time.sleep(self.delay)
+            if self.writes:
+                with wave.open(self.filename, "wb") as w:
+                    w.setnchannels(1), w.setsampwidth(2), w.setframerate(22050)
+                    w.writeframes((np.sin(np.arange(2205 * len(self.text))) * 3000).astype(np.int16).tobytes())
+                self.busy = False
+
+        threading.Thread(target=write, daemon=True).start()
+
+    def isBusy(self):
+        return self.busy
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3])
+def test_a_wav_the_engine_finishes_after_returning_is_waited_for(monkeypatch, tmp_path, delay):
+    monkeypatch.setattr(speech, "_engine", lambda: _LateEngine(delay))
+    path = speech.write_wav(["hello", "thanks"], tmp_path / "said.wav")
+    assert loudness(path)[0] == 2205 * len("hello. thanks") and loudness(path)[1] > 50
+    assert [p.name for p in tmp_path.iterdir()] == ["said.wav"]
+
+
+@pytest.mark.parametrize("delay", [0.0, 5.0])
+def test_an_engine_that_writes_nothing_is_refused_in_bounded_time(monkeypatch, tmp_path, delay):
+    monkeypatch.setattr(speech, "_engine", lambda: _LateEngine(delay, writes=False))
+    monkeypatch.setattr(speech, "WRITE_WAIT_S", 0.2)
+    with pytest.raises(speech.SpeechUnavailable, match="wrote nothing"):
+        speech.write_wav(["hello"], tmp_path / "said.wav")
+    assert not list(tmp_path.iterdir())

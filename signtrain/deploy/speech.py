@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import time
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,9 @@ from signtrain.errors import SigntrainError
 
 INSTALL = ("pip install 'signtrain[speech]' (pyttsx3) and the espeak-ng speech engine "
            "(Debian/Ubuntu: apt-get install espeak-ng; macOS and Windows have their own voices)")
+
+
+WRITE_WAIT_S = 10.0  # at most this long for the engine to finish a WAV after runAndWait returned
 
 
 class SpeechUnavailable(SigntrainError):
@@ -67,9 +72,31 @@ def write_wav(texts: list[str], path: Path) -> Path:
         with contextlib.redirect_stdout(io.StringIO()):
             engine.save_to_file(". ".join(texts) if texts else " ", str(staged))
             engine.runAndWait()
-        if not staged.is_file():
+            finished = _finished(engine, staged, WRITE_WAIT_S)
+        if not finished:
             raise SpeechUnavailable(f"{path}: the speech engine wrote nothing; {INSTALL}")
         publish.place(staged, path)
     finally:
         staged.unlink(missing_ok=True)
     return path
+
+
+def _finished(engine: Any, staged: Path, timeout: float) -> bool:
+    """Whether the engine wrote a whole WAV to `staged` within `timeout` s.  pyttsx3's espeak driver
+    writes it from espeak's callback thread and its runAndWait can return before that (seen under
+    load): wait, bounded, until the engine is idle and the file holds every frame its header names."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if not engine.isBusy() and _whole_wav(staged):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+def _whole_wav(path: Path) -> bool:
+    try:
+        with wave.open(str(path)) as w:
+            return path.stat().st_size >= w.getnframes() * w.getsampwidth() * w.getnchannels()
+    except (OSError, EOFError, wave.Error):
+        return False
