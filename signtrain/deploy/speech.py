@@ -84,7 +84,8 @@ def write_wav(texts: list[str], path: Path) -> Path:
 def _finished(engine: Any, staged: Path, timeout: float) -> bool:
     """Whether the engine wrote a whole WAV to `staged` within `timeout` s.  pyttsx3's espeak driver
     writes it from espeak's callback thread and its runAndWait can return before that (seen under
-    load): wait, bounded, until the engine is idle and the file holds every frame its header names."""
+    load; nateshmbhat/pyttsx3#219 "Espeak returns early"): wait, bounded, until the engine is idle
+    and the file holds every frame its header names."""
     deadline = time.monotonic() + timeout
     while True:
         if not engine.isBusy() and _whole_wav(staged):
