@@ -222,7 +222,9 @@ def test_evaluate_sentences_judges_the_live_path_on_held_out_recordings(trained)
     assert report["settings"]["span"] == 10 and report["settings"]["length"] == 10
     shown = runner.invoke(app, ["evaluate", str(model), "--sentences"])
     assert shown.exit_code == 0 and "WER" in shown.stdout and "nothing" in shown.stdout
-    assert "misread alone" in shown.stdout
+    assert "alone" in shown.stdout and "misreads even on their own" in shown.stdout
+    table = [line for line in shown.stdout.splitlines() if line.startswith(("pause", "0.2 s still", "none"))]
+    assert len(table) == 3 and not any("…" in line or len(line) > 80 for line in table)  # whole in 80 columns
 
 
 def test_predict_speaks_the_sign_into_a_wav(trained, tmp_path):

@@ -193,12 +193,12 @@ def render_sentence_report(report: Any, console: Console) -> None:
     from rich import box
 
     rows = [r.to_dict() for r in report.rows]
-    table = Table(title=f"{rows[0]['sentences'] if rows else 0} sentences a row of {report.recordings} held-out "
-                        f"recordings (window {report.settings['span']} frames at {report.fps:g}/s)",
-                  box=box.SIMPLE, padding=(0, 1))
-    for column in ("pause", "WER", "misread alone", "sentences right", "missed", "again", "twice", "rest quiet",
-                   "delay"):
-        table.add_column(column, justify="left" if column == "pause" else "right", no_wrap=column == "pause")
+    # the title on its own line: as a table title it widens every column past an 80-column terminal
+    console.print(f"{rows[0]['sentences'] if rows else 0} sentences a row of {report.recordings} held-out recordings "
+                  f"(window {report.settings['span']} frames at {report.fps:g}/s)", style="bold", markup=False)
+    table = Table(box=box.SIMPLE, padding=(0, 0, 0, 1), pad_edge=False, show_edge=False)
+    for column in ("pause", "WER", "alone", "right", "missed", "again", "twice", "quiet", "delay"):
+        table.add_column(column, justify="left" if column == "pause" else "right", no_wrap=True)
     for row in rows:
         pause = "none" if row["kind"] == "none" else f"{row['pause_s']:g} s {row['kind']}"
         twice = f"{row['repeats_said']}/{row['repeats_asked']}" if row["repeats_asked"] else "—"
@@ -206,10 +206,9 @@ def render_sentence_report(report: Any, console: Console) -> None:
                       str(row["missed"]),
                       str(row["repeated"]), twice, percent(row["rest_clean"]), f"{row['delay_median_s']:.2f} s")
     console.print(table)
-    console.print("WER: signs wrong, missed or added ÷ signs signed; misread alone: those signs' recordings the "
-                  "model misreads even on their own (the model's share of the WER, not the live path's); again: a "
-                  "sign said twice for once; twice: "
-                  "signs signed twice said twice; rest quiet: "
+    console.print("WER: signs wrong, missed or added ÷ signs signed; alone: those signs' recordings the model "
+                  "misreads even on their own (the model's share of the WER, not the live path's); right: sentences "
+                  "said exactly; again: a sign said twice for once; twice: signs signed twice said twice; quiet: "
                   "sentences with nothing said in the 3 s rest after them; delay: median, last frame to emission",
                   style="dim", markup=False)
 
