@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from accuracy import SHARED, data_path  # noqa: E402
 
-from signtrain.data.assemble import fit_length, resample  # noqa: E402
+from signtrain.data.assemble import to_length  # noqa: E402
 from signtrain.deploy.live import DEFAULT_FPS, Emission, LiveSettings, recognise  # noqa: E402
 from signtrain.deploy.predict import windows  # noqa: E402
 from signtrain.deploy.predictor import load_predictor  # noqa: E402
@@ -76,10 +76,7 @@ def _windows_probs(predictor, frames: np.ndarray) -> np.ndarray:
     T = predictor.sequence_length
     data = predictor.meta.config.data
     raw = windows(frames, T)  # T raw consecutive frames, as both rules did
-    if data.resample:  # a window of T frames resampled to T is itself
-        raw = np.stack([resample(w, T) for w in raw])
-    else:
-        raw = np.stack([fit_length(w, T, data.truncate)[0] for w in raw])
+    raw = np.stack([to_length(w, T, data.resample, data.truncate) for w in raw])
     return np.concatenate([predictor.predict_proba(raw[i:i + 512]) for i in range(0, len(raw), 512)])
 
 

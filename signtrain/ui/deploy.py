@@ -203,8 +203,8 @@ def render_sentence_report(report: Any, console: Console) -> None:
         pause = "none" if row["kind"] == "none" else f"{row['pause_s']:g} s {row['kind']}"
         twice = f"{row['repeats_said']}/{row['repeats_asked']}" if row["repeats_asked"] else "—"
         table.add_row(pause, percent(row["wer"]), percent(row["wer_alone"]), percent(row["sentence_accuracy"]),
-                      str(row["missed"]),
-                      str(row["repeated"]), twice, percent(row["rest_clean"]), f"{row['delay_median_s']:.2f} s")
+                      str(row["missed"]), str(row["repeated"]), twice, percent(row["rest_clean"]),
+                      f"{row['delay_median_s']:.2f} s")
     console.print(table)
     console.print("WER: signs wrong, missed or added ÷ signs signed; alone: those signs' recordings the model "
                   "misreads even on their own (the model's share of the WER, not the live path's); right: sentences "
