@@ -193,6 +193,29 @@ def test_temporal_crop_keeps_a_contiguous_window():
         assert values[-1] <= 10
 
 
+@pytest.mark.parametrize("refill", [True, False])
+@pytest.mark.parametrize("rest", [0.3, 0.9])
+def test_temporal_rest_holds_the_whole_sign_still_at_both_ends(refill, rest):
+    # one sequence at a time (tf.data), as precomputed.frame_indices does for a batch
+    cfg = load_config("base", [f"augment.rest={rest}"]).augment
+    T, n = 20, 20 if refill else 10
+    x = np.zeros((T, 63), np.float32)
+    x[:n] = np.arange(1, n + 1)[:, None]
+    held = []
+    for _ in range(30):
+        out, length = augment.temporal(tf.constant(x), n, cfg, refill=refill)
+        values = out.numpy()[:int(length), 0]
+        assert not out.numpy()[int(length):].any() and (np.diff(values) >= 0).all()
+        assert values[0] == 1 and values[-1] == n                       # the whole sign, in order
+        still = int(np.sum(values == 1) + np.sum(values == n) - 2)
+        if refill:
+            assert int(length) == T and len(np.unique(values)) >= T - round(rest * T) - 1
+        else:
+            assert still <= min(round(rest * n), T - n) and int(length) == n + still
+        held.append(still)
+    assert np.mean(held) >= 0.3 * rest * T if refill else np.mean(held) >= 0.3 * min(rest * n, T - n)
+
+
 def test_refill_stretches_back_to_the_full_length():
     # data.resample: every sequence fills T frames, so an augmented one must too
     cfg = load_config("base", ["augment.crop=0.5", "augment.frame_dropout=0.1", "augment.speed=0.5"]).augment

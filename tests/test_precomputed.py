@@ -119,7 +119,9 @@ def test_noise_moves_only_detected_points_by_about_its_size(length):
 
 @pytest.mark.parametrize("refill", [True, False])
 @pytest.mark.parametrize("options", [("augment.crop=0.5",), ("augment.frame_dropout=0.5",), ("augment.speed=0.5",),
-                                     ("augment.crop=0.3", "augment.frame_dropout=0.2", "augment.speed=0.3")])
+                                     ("augment.rest=0.5",),
+                                     ("augment.crop=0.3", "augment.frame_dropout=0.2", "augment.speed=0.3",
+                                      "augment.rest=0.3")])
 def test_batched_frame_choice_keeps_the_temporal_rules(refill, options):
     cfg = load_config("base", list(options)).augment
     T = 20
@@ -135,10 +137,39 @@ def test_batched_frame_choice_keeps_the_temporal_rules(refill, options):
             assert len(shown) == T                                 # stretched back to every frame
         if "augment.crop=0.5" in options:
             assert shown.max() - shown.min() + 1 <= n              # one window of the recording
-        if not any("speed" in o for o in options) and not refill:
+        if not any("speed" in o or "rest" in o for o in options) and not refill:
             assert len(shown) <= n
         if options == ("augment.frame_dropout=0.5",) and not refill:
             assert shown[0] == 0                                   # the first frame is never dropped
+
+
+def held(shown: np.ndarray) -> int:
+    """How many more times than once the first and the last frame are shown: the stillness around a sign."""
+    return int(np.sum(shown == shown[0]) - 1 + np.sum(shown == shown[-1]) - 1)
+
+
+@pytest.mark.parametrize("refill", [True, False])
+@pytest.mark.parametrize("rest", [0.2, 0.5, 0.9])
+def test_rest_holds_the_edge_frames_still_around_the_whole_sign(refill, rest):
+    # the live window shows a sign shorter than itself with the signer still around it: training may too
+    T = 24
+    lengths = np.array([T] * 200 if refill else [24, 18, 12, 9] * 50)   # data.resample: every sequence fills T
+    with_rest, plain = (load_config("base", options).augment for options in ([f"augment.rest={rest}"], []))
+    index, valid = (v.numpy() for v in precomputed.frame_indices(lengths, T, with_rest, refill))
+    index0, valid0 = (v.numpy() for v in precomputed.frame_indices(lengths, T, plain, refill))
+    gained = []
+    for n, idx, ok, idx0, ok0 in zip(lengths, index, valid, index0, valid0):
+        shown, before = idx[ok > 0], idx0[ok0 > 0]
+        assert (np.diff(shown) >= 0).all() and shown[0] == 0 and shown[-1] == n - 1  # the whole sign, in order
+        assert ok[:len(shown)].all() and not ok[len(shown):].any()                  # padding only at the end
+        still = round(rest * (T if refill else n))
+        if refill:
+            assert len(shown) == T and len(np.unique(shown)) >= T - still - 1  # the sign squeezed, not cut
+        else:
+            assert held(shown) <= min(still, T - n) and len(shown) == n + held(shown)  # at most `rest` more, in view
+        gained.append(held(shown) - held(before))
+    room = T if refill else np.minimum(rest * lengths, T - lengths).mean()
+    assert np.mean(gained) >= 0.3 * rest * room if refill else np.mean(gained) >= 0.3 * room  # about half the most
 
 
 def test_without_temporal_augmentation_every_frame_is_shown_in_order():

@@ -97,6 +97,8 @@ class AugmentConfig:
     crop: float = _opt(0.0, "keep a random window of at least 1 - crop of each sequence's frames", min=0.0, max=0.9)
     speed: float = _opt(0.0, "random speed change up to this fraction, e.g. 0.2 = 0.8-1.2x", min=0.0, max=0.9)
     frame_dropout: float = _opt(0.0, "probability of dropping each frame", min=0.0, max=0.9)
+    rest: float = _opt(0.0, "stillness around each sequence (its edge frames held) of up to this share of the "
+                             "frames: a sign as the live window shows it", min=0.0, max=0.9)
     precomputed: bool = _opt(False, "transform the training recordings once and augment their features, a batch at "
                              "a time (cheaper batches; not with mirror or data.stream, which augment landmarks)")
 

@@ -4,7 +4,9 @@ Spatial (a batch at a time, fresh parameters per sequence): small rotation, scal
 about the image centre, noise on x and y, and left-right mirroring that swaps the hands (and
 the pose's left/right points) - optional, as it changes some signs' meaning.  Temporal (one
 sequence at a time): a random window (crop), a speed change (the sequence resampled to a longer
-or shorter length) and frame dropout.  Undetected (all-zero) parts stay exactly zero.
+or shorter length), frame dropout, and rest: the signer still before and after the sign (its edge
+frames held), as the live path's window shows a sign that is shorter than the window.  Undetected
+(all-zero) parts stay exactly zero.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def spatial_enabled(cfg: AugmentConfig) -> bool:
 
 
 def temporal_enabled(cfg: AugmentConfig) -> bool:
-    return any((cfg.crop, cfg.speed, cfg.frame_dropout))
+    return any((cfg.crop, cfg.speed, cfg.frame_dropout, cfg.rest))
 
 
 def enabled(cfg: AugmentConfig) -> bool:
@@ -137,10 +139,10 @@ def _nearest(frames: Any, length: Any) -> Any:
 
 def temporal(frames: Any, length: Any, cfg: AugmentConfig, refill: bool = False) -> tuple[Any, Any]:
     """One sequence [T, F] with `length` real frames -> a random window of it (crop), resampled at a
-    random speed, frames dropped, padded back to T.  refill (data.resample: every sequence fills
-    all T frames, in training and at inference alike) stretches the result back to T frames
-    instead of padding, so that the model trains on full-length inputs; the speed change then
-    has no effect and crop + dropout make the time warp."""
+    random speed, frames dropped, its first and last frame held still around it (rest), padded back
+    to T.  refill (data.resample: every sequence fills all T frames, in training and at inference
+    alike) stretches the result back to T frames instead of padding, so that the model trains on
+    full-length inputs; the speed change then has no effect and crop + dropout make the time warp."""
     import tensorflow as tf
 
     T = tf.shape(frames)[0]
@@ -160,6 +162,13 @@ def temporal(frames: Any, length: Any, cfg: AugmentConfig, refill: bool = False)
         keep = tf.random.uniform([tf.shape(real)[0]]) >= cfg.frame_dropout
         keep = tf.tensor_scatter_nd_update(keep, [[0]], [True])  # never drop every frame
         real = tf.boolean_mask(real, keep)
+    if cfg.rest:
+        n = tf.shape(real)[0]
+        still = tf.cast(tf.round(tf.random.uniform([]) * cfg.rest * tf.cast(T if refill else n, tf.float32)), tf.int32)
+        still = tf.minimum(still, T - 2 if refill else T - n)   # the whole sign stays in view
+        left = tf.cast(tf.round(tf.random.uniform([]) * tf.cast(still, tf.float32)), tf.int32)
+        sign = _nearest(real, T - still) if refill else real
+        real = tf.concat([tf.repeat(sign[:1], left, axis=0), sign, tf.repeat(sign[-1:], still - left, axis=0)], 0)
     if refill:
         return tf.ensure_shape(_nearest(real, T), frames.shape), T
     real = real[:T]

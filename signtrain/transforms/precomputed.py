@@ -83,7 +83,7 @@ def frame_indices(lengths: Any, T: int, cfg: AugmentConfig, refill: bool) -> tup
     shows ([B, T] int32) and whether it shows one ([B, T] float32; 0 = padding).  The draws of
     augment.temporal, for a whole batch at once: a random window (crop) of at least 1 - crop of the
     frames, a speed change, frame dropout (never the first frame), then nearest-frame resampling
-    back to T frames (refill) or to the new length, padded."""
+    back to T frames (refill) or to the new length, padded; and rest held before and after (_rest)."""
     import tensorflow as tf
 
     n = tf.clip_by_value(tf.cast(lengths, tf.int32), 1, T)
@@ -111,8 +111,29 @@ def frame_indices(lengths: Any, T: int, cfg: AugmentConfig, refill: bool) -> tup
     rank = tf.where(out_len[:, None] > 1, rank, 0)
     running = tf.cumsum(tf.cast(kept, tf.int32), axis=1)
     chosen = tf.searchsorted(running, rank + 1, side="left")
-    valid = tf.cast(positions < tf.minimum(out_len, T)[:, None], tf.float32)
-    return tf.minimum(start[:, None] + chosen, T - 1) * tf.cast(valid, tf.int32), valid
+    index = tf.minimum(start[:, None] + chosen, T - 1)
+    shown = tf.minimum(out_len, T)
+    if cfg.rest:
+        index, shown = _rest(index, shown, T, cfg.rest, refill)
+    valid = tf.cast(positions < shown[:, None], tf.float32)
+    return index * tf.cast(valid, tf.int32), valid
+
+
+def _rest(index: Any, shown: Any, T: int, rest: float, refill: bool) -> tuple[Any, Any]:
+    """augment.temporal's rest for a batch: up to `rest` of each sequence's frames more of its first
+    and last frame held still (refill: the sign squeezed into the frames left, nearest-frame)."""
+    import tensorflow as tf
+
+    B = tf.shape(shown)[0]
+    base = tf.fill([B], T) if refill else shown
+    still = tf.cast(tf.round(tf.random.uniform([B]) * rest * tf.cast(base, tf.float32)), tf.int32)
+    still = tf.minimum(still, T - 2 if refill else T - shown)   # the whole sign stays in view
+    left = tf.cast(tf.round(tf.random.uniform([B]) * tf.cast(still, tf.float32)), tf.int32)
+    inner = (T - still) if refill else shown               # output frames the sign itself takes
+    t = tf.cast(tf.range(T)[None, :] - left[:, None], tf.float32)
+    steps = tf.cast(tf.maximum(shown - 1, 0), tf.float32) / tf.cast(tf.maximum(inner - 1, 1), tf.float32)
+    source = tf.clip_by_value(tf.cast(tf.floor(t * steps[:, None] + 0.5), tf.int32), 0, shown[:, None] - 1)
+    return tf.gather(index, source, batch_dims=1), shown if refill else shown + still
 
 
 def choose_frames(frames: Any, index: Any, valid: Any) -> Any:
