@@ -216,6 +216,16 @@ def test_temporal_rest_holds_the_whole_sign_still_at_both_ends(refill, rest):
     assert np.mean(held) >= 0.3 * rest * T if refill else np.mean(held) >= 0.3 * min(rest * n, T - n)
 
 
+def test_temporal_rest_finds_no_room_when_a_slowed_sign_fills_the_window():
+    # a speed change can leave more frames than T: no room for stillness, and the sign is cut to T as before
+    cfg = load_config("base", ["augment.speed=0.9", "augment.rest=0.9"]).augment
+    x = np.arange(1, 21, dtype=np.float32)[:, None] * np.ones((1, 63), np.float32)
+    for _ in range(20):
+        out, n = augment.temporal(tf.constant(x), 20, cfg)
+        values = out.numpy()[:int(n), 0]
+        assert 1 <= int(n) <= 20 and values[0] == 1 and (np.diff(values) >= 0).all()
+
+
 def test_refill_stretches_back_to_the_full_length():
     # data.resample: every sequence fills T frames, so an augmented one must too
     cfg = load_config("base", ["augment.crop=0.5", "augment.frame_dropout=0.1", "augment.speed=0.5"]).augment

@@ -165,7 +165,7 @@ def temporal(frames: Any, length: Any, cfg: AugmentConfig, refill: bool = False)
     if cfg.rest:
         n = tf.shape(real)[0]
         still = tf.cast(tf.round(tf.random.uniform([]) * cfg.rest * tf.cast(T if refill else n, tf.float32)), tf.int32)
-        still = tf.minimum(still, T - 2 if refill else T - n)   # the whole sign stays in view
+        still = tf.clip_by_value(still, 0, T - 2 if refill else tf.maximum(T - n, 0))   # the whole sign stays in view
         left = tf.cast(tf.round(tf.random.uniform([]) * tf.cast(still, tf.float32)), tf.int32)
         sign = _nearest(real, T - still) if refill else real
         real = tf.concat([tf.repeat(sign[:1], left, axis=0), sign, tf.repeat(sign[-1:], still - left, axis=0)], 0)
