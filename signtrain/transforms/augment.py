@@ -88,6 +88,17 @@ def draw_move(batch: Any, cfg: AugmentConfig) -> tuple[Any, Any, Any]:
     return angle, scale, shift
 
 
+def draw_rest(frames: Any, room: Any, rest: float, shape: Any) -> tuple[Any, Any]:
+    """Per sequence: (still frames around the sign - up to `rest` of `frames`, at most `room`, so the whole
+    sign stays in view - and how many of them come before it)."""
+    import tensorflow as tf
+
+    still = tf.cast(tf.round(tf.random.uniform(shape) * rest * tf.cast(frames, tf.float32)), tf.int32)
+    still = tf.clip_by_value(still, 0, room)
+    left = tf.cast(tf.round(tf.random.uniform(shape) * tf.cast(still, tf.float32)), tf.int32)
+    return still, left
+
+
 def noise(shape: Any, std: float, seed: Any = None) -> Any:
     """Noise of standard deviation `std`, uniform: a third of the cost of a normal draw (measured: 3.5
     vs 9.4 ms a batch of 64 x 48 x 519 on one thread), and no worse to train with (benchmarks/accuracy.py,
@@ -164,9 +175,7 @@ def temporal(frames: Any, length: Any, cfg: AugmentConfig, refill: bool = False)
         real = tf.boolean_mask(real, keep)
     if cfg.rest:
         n = tf.shape(real)[0]
-        still = tf.cast(tf.round(tf.random.uniform([]) * cfg.rest * tf.cast(T if refill else n, tf.float32)), tf.int32)
-        still = tf.clip_by_value(still, 0, T - 2 if refill else tf.maximum(T - n, 0))   # the whole sign stays in view
-        left = tf.cast(tf.round(tf.random.uniform([]) * tf.cast(still, tf.float32)), tf.int32)
+        still, left = draw_rest(T if refill else n, T - 2 if refill else tf.maximum(T - n, 0), cfg.rest, [])
         sign = _nearest(real, T - still) if refill else real
         real = tf.concat([tf.repeat(sign[:1], left, axis=0), sign, tf.repeat(sign[-1:], still - left, axis=0)], 0)
     if refill:

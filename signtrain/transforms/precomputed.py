@@ -26,7 +26,7 @@ from typing import Any, Optional
 import numpy as np
 
 from signtrain.config import AugmentConfig
-from signtrain.transforms.augment import draw_move, noise
+from signtrain.transforms.augment import draw_move, draw_rest, noise
 from signtrain.transforms.features import FeatureSpec, finish, frame_parts
 
 
@@ -124,11 +124,8 @@ def _rest(index: Any, shown: Any, T: int, rest: float, refill: bool) -> tuple[An
     and last frame held still (refill: the sign squeezed into the frames left, nearest-frame)."""
     import tensorflow as tf
 
-    B = tf.shape(shown)[0]
-    base = tf.fill([B], T) if refill else shown
-    still = tf.cast(tf.round(tf.random.uniform([B]) * rest * tf.cast(base, tf.float32)), tf.int32)
-    still = tf.minimum(still, T - 2 if refill else T - shown)   # the whole sign stays in view
-    left = tf.cast(tf.round(tf.random.uniform([B]) * tf.cast(still, tf.float32)), tf.int32)
+    still, left = draw_rest(tf.fill(tf.shape(shown), T) if refill else shown, T - 2 if refill else T - shown, rest,
+                            tf.shape(shown))
     inner = (T - still) if refill else shown               # output frames the sign itself takes
     t = tf.cast(tf.range(T)[None, :] - left[:, None], tf.float32)
     steps = tf.cast(tf.maximum(shown - 1, 0), tf.float32) / tf.cast(tf.maximum(inner - 1, 1), tf.float32)
