@@ -2,11 +2,14 @@
 nothing, a sign signed twice is said twice, windows are what training saw, and sentences are scored
 as a user would judge them."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from signtrain.data.assemble import resample
-from signtrain.deploy.live import SHORT_SURE, WHOLE_SURE, LiveSettings, Recognizer, calibrate, recognise
+from signtrain.deploy.live import (SHORT_SURE, TAIL_LENGTHS, WHOLE_SURE, LiveSettings, Recognizer, calibrate,
+                                   recognise, sign_extents)
 from signtrain.deploy.sentences import Row, Sentence, align, build, score
 
 LABELS = ["hello", "thanks", "yes"]
@@ -73,6 +76,41 @@ def test_a_rest_says_nothing(rest):
 def test_a_sign_signed_twice_is_said_twice(pause):
     first = sign(0)
     assert said(np.concatenate([first, still(first[-1], pause), sign(0, seed=5)])) == ["hello", "hello"]
+
+
+def held(k: int, frames: int, hold: int, at: float = 0.5) -> np.ndarray:
+    """Sign k with a hold inside: the hands stop `hold` frames at `at` of the way through it."""
+    whole, cut = sign(k, frames), round(frames * at)
+    return np.concatenate([whole[:cut], still(whole[cut - 1], hold), whole[cut:]])
+
+
+EXTENTS = replace(SETTINGS, sign_frames=(2 * SPAN,) * len(LABELS))  # each sign's movement typically spans 24 frames
+
+
+@pytest.mark.parametrize("hold", [SETTINGS.gap, SETTINGS.wait, 10])
+@pytest.mark.parametrize("frames,at", [(2 * SPAN, 0.5), (2 * SPAN, 0.3), (30, 0.5)])
+def test_a_hold_inside_a_sign_does_not_say_it_twice(hold, frames, at):
+    """Both halves of a sign a hold splits read as the sign: the second is its tail while the movement since
+    the sign began spans less than TAIL_LENGTHS of the sign's typical extent (24 frames here: a 30-frame
+    sign with a 10-frame hold spans 40, two signs' time rather than one)."""
+    stream = np.concatenate([held(0, frames, hold, at), still(sign(0)[-1], 30)])
+    extent = frames + hold
+    expected = ["hello"] if extent < TAIL_LENGTHS * EXTENTS.sign_frames[0] else ["hello", "hello"]
+    assert said(stream, EXTENTS) == expected
+
+
+@pytest.mark.parametrize("pause", [6, 15, 30])
+@pytest.mark.parametrize("frames", [SPAN, 2 * SPAN])
+@pytest.mark.parametrize("kind", ["still", "nothing"])
+def test_a_sign_signed_twice_is_said_twice_once_it_took_two_signs_time(pause, frames, kind):
+    """Two signs' time: the second is said, the moment its movement since the first began reaches
+    TAIL_LENGTHS of the sign's typical extent - and never sooner."""
+    first = sign(1, frames)
+    gap = still(first[-1], pause) if kind == "still" else nothing(pause)
+    stream = np.concatenate([first, gap, sign(1, frames, seed=5), still(first[-1], 30)])
+    expected = ["thanks", "thanks"] if 2 * frames + pause >= TAIL_LENGTHS * EXTENTS.sign_frames[1] else ["thanks"]
+    assert said(stream, EXTENTS) == expected
+    assert said(stream, replace(EXTENTS, sign_frames=())) == ["thanks", "thanks"]  # the span rule of older models
 
 
 def sure_as(probability: float):
@@ -304,8 +342,28 @@ def test_a_run_records_the_movement_of_its_raw_recordings(tmp_path, resampled, l
 
     raw = [smooth_sign(k % 3, n) for k, n in enumerate(lengths)]
     rows = [resample(r, 48) if resampled else fit_length(r, 48, "keep_start")[0] for r in raw]
-    dataset = SimpleNamespace(X=np.stack(rows), lengths=np.array(lengths), root=str(tmp_path))
+    signs = np.arange(len(lengths)) % 3
+    dataset = SimpleNamespace(X=np.stack(rows), lengths=np.array(lengths), root=str(tmp_path), y=signs, labels=LABELS)
     prepared = SimpleNamespace(dataset=dataset, split=SimpleNamespace(train=np.arange(len(lengths))))
-    facts, expected = _live_facts(prepared, resampled), calibrate(raw if resampled else [r[:48] for r in raw])
+    kept = raw if resampled else [r[:48] for r in raw]
+    facts, expected = _live_facts(prepared, resampled), calibrate(kept)
     assert facts["recording_frames"] == int(np.median(lengths)) and facts["fps"] is None
     assert facts["motion"] == pytest.approx(expected["motion"], rel=0.05)
+    # each sign's extent, at the camera's rate: these signs move from their first frame to their last
+    for k, label in enumerate(LABELS):
+        own = [len(r) for r, s in zip(kept, signs) if s == k]
+        assert facts["sign_frames"][label] == pytest.approx(np.median(own), abs=1.5)
+
+
+@pytest.mark.parametrize("lengths", [(12, 20, 16), (20, 45, 30), (7, 60, 107)])
+@pytest.mark.parametrize("rest", [0, 5, 20])
+def test_a_signs_extent_is_its_movement_not_the_rest_around_it(lengths, rest):
+    """Still frames before and after a sign are not the sign; a stored (resampled) recording gives the extent
+    of the raw one; the typical extent is the median of the sign's recordings."""
+    raw = [np.concatenate([still(r[0], rest), r, still(r[-1], rest)]) for r in (smooth_sign(0, n) for n in lengths)]
+    motion = calibrate([smooth_sign(0, n) for n in lengths])["motion"]
+    assert sign_extents(raw, [len(r) for r in raw], ["hello"] * 3, motion) == {"hello": int(np.median(lengths))}
+    stored = [resample(r, 48) for r in raw]
+    got = sign_extents(stored, [len(r) for r in raw], ["hello"] * 3, motion)["hello"]
+    assert got == pytest.approx(np.median(lengths), abs=max(2.0, 0.05 * np.median(lengths)))
+    assert sign_extents([still(raw[0][0], 10)], [10], ["hello"], motion) == {}  # nothing moves: nothing known

@@ -21,8 +21,10 @@ Probabilities are compared in float32, the model's precision (the browser page's
 stretch longer than a recording (signs joined without a pause) is also classified as it goes,
 every `stride` frames, and a new top sign that holds for `hold` decisions is said.  A still
 stretch says nothing.  A sign signed twice with a pause between is two stretches, said twice;
-the same sign again sooner than most of a recording's span after it was said (or a short
-stretch right after it) is its tail, not a repeat.
+the same sign again while the movement since that sign began spans less than `TAIL_LENGTHS` of its
+typical extent (what its training recordings took, first moving frame to last) is its tail - a hold
+split it - not a repeat, which takes two signs' time; so is a short stretch right after it (models
+that did not record their signs' extents: sooner than most of a recording's span after it was said).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ DEFAULT_MOTION = 0.002    # per-frame movement of a still signer, for models tha
 GAP_SECONDS = 0.15        # stillness that ends a sign
 WAIT_SECONDS = 0.3        # stillness that ends a short stretch (a hold inside a sign is shorter)
 MIN_MOVING = 2            # frames of movement below which a stretch is a twitch, not a sign
-REPEAT_SPAN = 0.7         # share of a recording's span before the same sign can be said again
+TAIL_LENGTHS = 1.5        # a sign's typical extents within which the same sign again is its tail
+REPEAT_SPAN = 0.7         # share of a recording's span before the same sign can be said again (no extents)
 LONGEST = 2               # a finished stretch is seen whole up to this many spans
 SHORT_SURE = 0.7          # probability a stretch shorter than half a recording needs to be said
 WHOLE_SURE = 0.9          # ... from which it is a whole sign at once, not waited on for the rest of one
@@ -76,6 +79,7 @@ class LiveSettings:
     stride: int          # frames between decisions inside a long stretch of movement
     threshold: float     # probability a sign needs to be said
     hold: int            # decisions a new sign must hold inside a long stretch
+    sign_frames: tuple = ()  # per sign, the raw frames its movement typically spans (0: not known)
 
     @classmethod
     def of(cls, meta, fps: Optional[float] = None, threshold: float = 0.3, hold: int = 2) -> "LiveSettings":
@@ -84,12 +88,15 @@ class LiveSettings:
         trained_fps = float(live.get("fps") or DEFAULT_FPS)
         rate = float(fps or trained_fps) / trained_fps
         span = max(2, round(float(live.get("recording_frames") or meta.sequence_length) * rate))
+        extents = live.get("sign_frames") or {}
+        sign_frames = tuple(round(float(extents[s]) * rate) if extents.get(s) else 0
+                            for s in meta.labels) if extents else ()
         data = meta.config.data
         return cls(span=span, length=meta.sequence_length, resample=bool(data.resample), truncate=data.truncate,
                    motion=float(live.get("motion") or DEFAULT_MOTION),
                    gap=max(2, round(GAP_SECONDS * float(fps or trained_fps))),
                    wait=min(span // 2, round(WAIT_SECONDS * float(fps or trained_fps))), stride=max(1, span // 4),
-                   threshold=threshold, hold=hold)
+                   threshold=threshold, hold=hold, sign_frames=sign_frames)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,6 +124,23 @@ def calibrate(recordings: list[np.ndarray], raw_lengths: Optional[list[int]] = N
             "motion": float(0.25 * np.median(flat)) if len(flat) else None}
 
 
+def sign_extents(recordings: list[np.ndarray], raw_lengths: list[int], signs: list[str], motion: float) -> dict:
+    """Per sign, the raw frames its recordings' movement typically spans (median; first frame that moves
+    more than `motion` to the last): how long one sign takes, which tells the same sign again after a
+    hold inside it from the sign signed twice.  Stored frames are brought back to the camera's as in
+    `calibrate`; recordings in which nothing moves say nothing."""
+    spans: dict[str, list[float]] = {}
+    for frames, raw, sign in zip(recordings, raw_lengths, signs):
+        if len(frames) < 2:
+            continue
+        step = (raw - 1) / (len(frames) - 1)  # raw frames per stored frame
+        moves = np.mean(np.abs(np.diff(frames, axis=0)), axis=1) / max(1.0, step)
+        moving = np.flatnonzero(moves > motion)
+        if len(moving):
+            spans.setdefault(sign, []).append((moving[-1] - moving[0] + 1) * step + 1)
+    return {sign: int(round(float(np.median(v)))) for sign, v in spans.items()}
+
+
 class Recognizer:
     """push(frame) -> the signs said at that frame; finish() -> those said when the stream ends."""
 
@@ -133,6 +157,7 @@ class Recognizer:
         self._absent = 0           # frames in a row with nothing detected
         self._classified: Optional[tuple] = None   # ((frame, final, still), probabilities) of the last window
         self._said: Optional[int] = None     # the sign said in the current stretch
+        self._said_from = 0                  # first frame of the stretch (or window) that said the last sign
         self._run, self._run_label = 0, -1
 
     # ------------------------------------------------------------ the stream
@@ -219,13 +244,18 @@ class Recognizer:
                 return []
         probs = self._probs(t, final)
         best = int(np.argmax(probs))
-        # the same sign again sooner than most of a recording's span after it was said is its tail (a hold
-        # inside it splits its movement), not the sign signed twice, which takes a whole sign's time
-        # (also a short stretch that began within half a span of it: the hands returning to rest)
+        # the same sign again while the movement since it began spans less than the sign takes (with room for
+        # a slow signer) is its tail - a hold inside it split its movement - not the sign signed twice, which
+        # takes two signs' time; also a short stretch that began within half a span of it (the hands
+        # returning to rest)
         last = self.emissions[-1] if self.emissions else None
+        typical = self.s.sign_frames[best] if best < len(self.s.sign_frames) else 0
+        if typical:
+            near = (t - self._still if final else t) - self._said_from + 1 < TAIL_LENGTHS * typical
+        else:  # a model that did not record its signs' extents: most of a recording's span
+            near = last is not None and t - last.frame < REPEAT_SPAN * self.s.span
         tail = last is not None and last.sign == self.labels[best] and (
-            t - last.frame < REPEAT_SPAN * self.s.span
-            or (self._short and self._start - last.frame <= self.s.span // 2))
+            near or (self._short and self._start - last.frame <= self.s.span // 2))
         # a short finished stretch may be a piece of a sign (a hold split its movement): said only when sure
         needed = max(self.s.threshold, SHORT_SURE) if final and self._short else self.s.threshold
         if probs[best] < np.float32(needed) or best == self._said or tail:
@@ -237,6 +267,7 @@ class Recognizer:
             if self._run < self.s.hold:
                 return []
         self._said = best
+        self._said_from = self._start if final else max(self._start, t - self.s.span + 1)
         emission = Emission(self.labels[best], t, max(0, t - self.s.span + 1), float(probs[best]))
         self.emissions.append(emission)
         if self.on_emission:

@@ -37,20 +37,31 @@ def test(model: Any, prepared: Prepared) -> dict:
             "test_macro_f1": figures["macro"]["f1"]}
 
 
+def _evenly(index: np.ndarray, most: int) -> np.ndarray:
+    return index[np.linspace(0, len(index) - 1, min(len(index), most)).round().astype(int)] if len(index) else index
+
+
 def _live_facts(prepared: Prepared, resample: bool) -> dict:
     """What live recognition needs to know of the training recordings: their typical raw length and
-    how much a signer moves (deploy.live), from up to 500 of the training split."""
-    from signtrain.deploy.live import calibrate
+    how much a signer moves (from up to 500 of the training split), and how long each sign's movement
+    typically lasts (from up to 50 of its own) - deploy.live."""
+    from signtrain.deploy.live import calibrate, sign_extents
     from signtrain.training.pipeline import real_frames
 
     ds, train = prepared.dataset, prepared.split.train
-    picked = train[np.linspace(0, len(train) - 1, min(len(train), 500)).round().astype(int)] if len(train) else train
     # the frames each stored row holds of its recording: all of them where recordings were resampled
     # (then at another rate than the camera's: calibrate needs their raw lengths), else the kept ones
     stored = real_frames(ds, resample)
-    rows = [np.asarray(ds.X[i, :min(int(stored[i]), ds.X.shape[1])]) for i in picked]
-    facts = calibrate(rows, [int(ds.lengths[i]) for i in picked] if resample else None)
+
+    def recordings(index: np.ndarray) -> tuple[list, list]:
+        rows = [np.asarray(ds.X[i, :min(int(stored[i]), ds.X.shape[1])]) for i in index]
+        return rows, [int(ds.lengths[i]) if resample else len(row) for i, row in zip(index, rows)]
+
+    facts = calibrate(*recordings(_evenly(train, 500)))
     facts["recording_frames"] = int(np.median(ds.lengths[train])) if len(train) else facts["recording_frames"]
+    if facts["motion"]:
+        own = np.concatenate([_evenly(train[ds.y[train] == k], 50) for k in range(len(ds.labels))] or [train])
+        facts["sign_frames"] = sign_extents(*recordings(own), [ds.labels[int(ds.y[i])] for i in own], facts["motion"])
     # the frame rate where extraction knew it (every frame kept); elsewhere live.DEFAULT_FPS stands in
     return {**facts, "fps": (extraction_of(Path(ds.root)) or {}).get("fps")}
 

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_live import LABELS, SPAN, WIDTH, sign  # noqa: E402  (the Python suite's tiny signs)
+from test_live import LABELS, SPAN, WIDTH, held, sign  # noqa: E402  (the Python suite's tiny signs)
 
 from signtrain.deploy.live import LiveSettings, recognise  # noqa: E402
 OUT = Path(__file__).with_name("live.json")
@@ -82,6 +82,15 @@ def cases() -> list:
     out.append(("short signs the model is sure of, 5-frame still pause",
                 sentence([0, 1, 2], 5, "still", {0: 6, 1: 6, 2: 6}), replace(SETTINGS, length=SPAN)))
     out.append(("a piece of a sign: not sure, not said", sentence([0, 1, 2], 10, "still", {1: 2}), SETTINGS))
+    extents = replace(SETTINGS, sign_frames=(2 * SPAN, 2 * SPAN, SPAN))
+    for hold in (SETTINGS.gap, 10):  # the tail of a sign a hold split, within and past the sign's extent
+        for frames in (2 * SPAN, 30):
+            first = held(0, frames, hold)
+            stream = np.concatenate([first, np.repeat(first[-1:], 15, 0), sign(2), np.repeat(sign(2)[-1:], 30, 0)])
+            out.append((f"a {hold}-frame hold inside a {frames}-frame sign", stream, extents))
+    for kind in ("still", "nothing"):  # thanks again sooner than its 24-frame extent allows: a tail; yes: twice
+        out.append((f"signs twice, their extents known, 6-frame {kind} pause", sentence([1, 1, 2, 2], 6, kind),
+                    extents))
     return out
 
 
@@ -93,14 +102,16 @@ def settings_cases() -> list:
     from signtrain.deploy import live
 
     out = []
-    for recording_frames, fps, motion, resample in ((30, 30.0, 0.004, True), (45, None, None, False),
-                                                   (20, 25.0, 0.002, True), (None, None, None, True)):
+    for recording_frames, fps, motion, resample, extents in (
+            (30, 30.0, 0.004, True, {"hello": 21, "thanks": 33, "yes": 27}), (45, None, None, False, None),
+            (20, 25.0, 0.002, True, {"hello": 15, "yes": 45}), (None, None, None, True, None)):
         facts = {"recording_frames": recording_frames, "fps": fps, "motion": motion, "length": 48,
                  "resample": resample, "truncate": "keep_center", "default_fps": live.DEFAULT_FPS,
                  "default_motion": live.DEFAULT_MOTION, "gap_seconds": live.GAP_SECONDS,
-                 "wait_seconds": live.WAIT_SECONDS, "threshold": 0.3, "hold": 2}
-        meta = SimpleNamespace(live={"recording_frames": recording_frames, "fps": fps, "motion": motion},
-                               sequence_length=48,
+                 "wait_seconds": live.WAIT_SECONDS, "threshold": 0.3, "hold": 2,
+                 "sign_frames": [extents.get(s) for s in LABELS] if extents else None}  # as formats/web.settings
+        meta = SimpleNamespace(live={"recording_frames": recording_frames, "fps": fps, "motion": motion,
+                                     "sign_frames": extents}, sequence_length=48, labels=tuple(LABELS),
                                config=SimpleNamespace(data=SimpleNamespace(resample=resample, truncate="keep_center")))
         for at in (None, 10.0, 15.0, 24.0, 25.0, 30.0, 60.0):
             out.append({"facts": facts, "fps": at, "settings": live.LiveSettings.of(meta, at).to_dict()})

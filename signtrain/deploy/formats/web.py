@@ -32,12 +32,14 @@ def settings(predictor: Predictor) -> dict:
 
     meta, data = predictor.meta, predictor.meta.config.data
     facts = meta.live or {}
+    extents = facts.get("sign_frames") or {}
     return {
         "labels": list(predictor.labels),
         "selection": selection(layout_for_width(predictor.feature_length)).tolist(),
         "input": {"frames": predictor.sequence_length, "features": predictor.feature_length},
         "live": {"recording_frames": facts.get("recording_frames"), "fps": facts.get("fps"),
                  "motion": facts.get("motion"), "length": predictor.sequence_length, "resample": bool(data.resample),
+                 "sign_frames": [extents.get(s) for s in predictor.labels] if extents else None,
                  "truncate": data.truncate, "default_fps": live.DEFAULT_FPS, "default_motion": live.DEFAULT_MOTION,
                  "gap_seconds": live.GAP_SECONDS, "wait_seconds": live.WAIT_SECONDS, "threshold": 0.3, "hold": 2},
         "words": mapping(meta.config.speech.words),

@@ -4,7 +4,8 @@
 // through both implementations by the test suites, so the two cannot drift apart.
 
 export const MIN_MOVING = 2;      // frames of movement below which a stretch is a twitch
-export const REPEAT_SPAN = 0.7;   // share of a recording's span before the same sign can be said again
+export const TAIL_LENGTHS = 1.5;  // a sign's typical extents within which the same sign again is its tail
+export const REPEAT_SPAN = 0.7;   // share of a recording's span before the same sign can be said again (no extents)
 export const LONGEST = 2;         // a finished stretch is seen whole up to this many spans
 export const SHORT_SURE = 0.7;    // probability a stretch shorter than half a recording needs to be said
 export const WHOLE_SURE = 0.9;    // ... from which it is a whole sign at once, not waited on for the rest of one
@@ -52,6 +53,7 @@ export class Recognizer {
     this.absent = 0;
     this.classified = null;
     this.said = null;
+    this.saidFrom = 0;  // first frame of the stretch (or window) that said the last sign
     this.run = 0; this.runLabel = -1;
   }
 
@@ -138,9 +140,13 @@ export class Recognizer {
     let best = 0;
     for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
     const last = this.emissions.length ? this.emissions[this.emissions.length - 1] : null;
+    // as live.Recognizer._decide: within TAIL_LENGTHS of the sign's typical extent since it began, its tail
+    const typical = best < (this.s.sign_frames || []).length ? this.s.sign_frames[best] : 0;
+    const near = typical
+      ? (final ? t - this.still : t) - this.saidFrom + 1 < TAIL_LENGTHS * typical
+      : last !== null && t - last.frame < REPEAT_SPAN * this.s.span;
     const tail = last !== null && last.sign === this.labels[best] && (
-      t - last.frame < REPEAT_SPAN * this.s.span
-      || (this.short() && this.start - last.frame <= Math.floor(this.s.span / 2)));
+      near || (this.short() && this.start - last.frame <= Math.floor(this.s.span / 2)));
     const needed = final && this.short() ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
     if (probs[best] < Math.fround(needed) || best === this.said || tail) {
       this.run = 0; this.runLabel = -1;
@@ -152,6 +158,7 @@ export class Recognizer {
       if (this.run < this.s.hold) return [];
     }
     this.said = best;
+    this.saidFrom = final ? this.start : Math.max(this.start, t - this.s.span + 1);
     const emission = { sign: this.labels[best], frame: t, start_frame: Math.max(0, t - this.s.span + 1), probability: probs[best] };
     this.emissions.push(emission);
     if (this.onEmission) this.onEmission(emission);
