@@ -5,9 +5,12 @@ probability > 0.5, the last 10 predictions agree, a sign appended when it differ
 word), and signtrain's live path (deploy.live) - on the same sentences and the same model.
 
     python benchmarks/sentences.py [--datasets traduttore_6x30 dgs_mpdata] [--sentences 20] [--models DIR]
+                                   [--train-seeds 0 1 2]
 
-Each data set is trained once with the default recipe (`signtrain train`, models kept under
---models to reuse), its held-out recordings are joined into 3-5-sign sentences with pauses of
+Each data set is trained with the default recipe (`signtrain train`, models kept under --models to
+reuse; once, or once per --train-seeds seed: each seed also draws its own split, so one model is
+judged on one set of held-out recordings and a range over seeds says how much of a figure is the
+split), its held-out recordings are joined into 3-5-sign sentences with pauses of
 0.2-1.5 s (still, nothing detected) or none, then every decoder reads the same frames.  Beside
 signtrain's WER, "alone": the share of the same words whose recording the model misreads even on
 its own - the model's part of the error, which no decoder can remove.
@@ -16,6 +19,7 @@ its own - the model's part of the error, which no decoder can remove.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -80,8 +84,9 @@ def _windows_probs(predictor, frames: np.ndarray) -> np.ndarray:
     return np.concatenate([predictor.predict_proba(raw[i:i + 512]) for i in range(0, len(raw), 512)])
 
 
-def model_for(name: str, models: Path, scratch: Path) -> Path:
-    model = models / name / "lstm_model.h5"
+def model_for(name: str, models: Path, scratch: Path, seed: int = 0) -> Path:
+    folder = models / (name if seed == 0 else f"{name}-seed{seed}")
+    model = folder / "lstm_model.h5"
     if model.exists():
         return model
     from signtrain.config import load_config
@@ -89,10 +94,54 @@ def model_for(name: str, models: Path, scratch: Path) -> Path:
 
     root = data_path(name, scratch)
     started = time.perf_counter()
-    result = train(load_config(None, [], data=str(root), output=str(models / name)))  # the default recipe
-    print(f"  trained {name} with the default recipe: test accuracy {result.test_accuracy:.3f} "
+    # the default recipe
+    result = train(load_config(None, [f"train.seed={seed}"], data=str(root), output=str(folder)))
+    print(f"  trained {name} with the default recipe, train.seed={seed}: test accuracy {result.test_accuracy:.3f} "
           f"({time.perf_counter() - started:.0f} s)")
     return model
+
+
+def judge(name: str, seed: int, args: argparse.Namespace, scratch: Path) -> dict:
+    """One model's rows, printed; returns what the summary over seeds needs."""
+    predictor = load_predictor(model_for(name, args.models, scratch, seed))
+    recordings = held_out_recordings(predictor.meta)
+    fps = DEFAULT_FPS
+    settings = LiveSettings.of(predictor.meta, fps)
+    isolated = json.loads((predictor.meta.run_dir / "metrics.json").read_text()).get("test_accuracy")
+    print(f"\n{name}, train.seed={seed}: {len(recordings)} held-out recordings, {len(predictor.labels)} signs, "
+          f"isolated test accuracy {isolated:.1%}; live window {settings.span} raw frames -> {settings.length}")
+    decoders = {"before": lambda f: before(predictor, f), "tutorial": lambda f: tutorial(predictor, f),
+                "signtrain": lambda f: recognise(predictor.predict_proba, predictor.labels, settings, f).emissions}
+    alone = read_alone(predictor.predict_proba, predictor.labels, settings, recordings)
+    results = {label: evaluate(decode, recordings, fps, args.sentences, args.seed, alone=alone)
+               for label, decode in decoders.items()}
+    print(f"  {'pause':<14} {'WER before':>10} {'tutorial':>9} {'signtrain':>9} {'alone':>6}   signtrain: "
+          f"sentence acc, rest clean, twice said twice, delay median/max")
+    for k, row in enumerate(results["signtrain"]):
+        d = row.to_dict()
+        pause = "none" if row.kind == "none" else f"{row.pause_s:g} s {row.kind}"
+        twice = f"{row.repeats_said}/{row.repeats_asked}" if row.repeats_asked else "-"
+        print(f"  {pause:<14} {results['before'][k].wer:>10.1%} {results['tutorial'][k].wer:>9.1%} "
+              f"{row.wer:>9.1%} {d['wer_alone']:>6.1%}   {d['sentence_accuracy']:.0%}, {d['rest_clean']:.0%}, "
+              f"{twice}, {d['delay_median_s']:.2f}/{d['delay_max_s']:.2f} s")
+    paused = [row for row in results["signtrain"] if row.kind != "none"]
+    return {"seed": seed, "isolated": isolated, "mean": float(np.mean([r.wer for r in paused])),
+            "worst": max(r.wer for r in paused), "alone": paused[0].to_dict()["wer_alone"],
+            "twice": (sum(r.repeats_said for r in paused), sum(r.repeats_asked for r in paused)),
+            "latest": max(r.to_dict()["delay_max_s"] for r in paused)}
+
+
+def summary(name: str, judged: list[dict]) -> None:
+    """Over training seeds: each model's paused rows in one line, then the range."""
+    print(f"\n{name} over train.seed {', '.join(str(j['seed']) for j in judged)} (signtrain, the paused rows):")
+    for j in judged:
+        said, asked = j["twice"]
+        print(f"  seed {j['seed']}: isolated {j['isolated']:.1%}, mean WER {j['mean']:.1%}, "
+              f"worst row {j['worst']:.1%}, misread alone {j['alone']:.1%}, twice said twice {said}/{asked}, "
+              f"latest sign {j['latest']:.2f} s")
+    means = [j["mean"] for j in judged]
+    print(f"  range: mean WER {min(means):.1%}-{max(means):.1%} (average {np.mean(means):.1%}), "
+          f"worst row {max(j['worst'] for j in judged):.1%}")
 
 
 def main() -> None:
@@ -100,36 +149,18 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["traduttore_6x30", "dgs_mpdata"])
     parser.add_argument("--sentences", type=int, default=20)
     parser.add_argument("--models", type=Path, default=Path(tempfile.gettempdir()) / "signtrain-sentence-models")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the sentences' draw")
+    parser.add_argument("--train-seeds", type=int, nargs="+", default=[0],
+                        help="train.seed of each model judged (each also draws its own split)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="signtrain-sentences-"))
     for name in args.datasets:
         if not (SHARED / ("traduttore_258" if name.startswith("traduttore") else name)).is_dir():
             print(f"{name}: not present under {SHARED}, skipped")
             continue
-        predictor = load_predictor(model_for(name, args.models, scratch))
-        recordings = held_out_recordings(predictor.meta)
-        fps = DEFAULT_FPS
-        settings = LiveSettings.of(predictor.meta, fps)
-        import json
-
-        isolated = json.loads((predictor.meta.run_dir / "metrics.json").read_text()).get("test_accuracy")
-        print(f"\n{name}: {len(recordings)} held-out recordings, {len(predictor.labels)} signs, isolated test "
-              f"accuracy {isolated:.1%}; live window {settings.span} raw frames -> {settings.length}")
-        decoders = {"before": lambda f: before(predictor, f), "tutorial": lambda f: tutorial(predictor, f),
-                    "signtrain": lambda f: recognise(predictor.predict_proba, predictor.labels, settings, f).emissions}
-        alone = read_alone(predictor.predict_proba, predictor.labels, settings, recordings)
-        results = {label: evaluate(decode, recordings, fps, args.sentences, args.seed, alone=alone)
-                   for label, decode in decoders.items()}
-        print(f"  {'pause':<14} {'WER before':>10} {'tutorial':>9} {'signtrain':>9} {'alone':>6}   signtrain: "
-              f"sentence acc, rest clean, twice said twice, delay median/max")
-        for k, row in enumerate(results["signtrain"]):
-            d = row.to_dict()
-            pause = "none" if row.kind == "none" else f"{row.pause_s:g} s {row.kind}"
-            twice = f"{row.repeats_said}/{row.repeats_asked}" if row.repeats_asked else "-"
-            print(f"  {pause:<14} {results['before'][k].wer:>10.1%} {results['tutorial'][k].wer:>9.1%} "
-                  f"{row.wer:>9.1%} {d['wer_alone']:>6.1%}   {d['sentence_accuracy']:.0%}, {d['rest_clean']:.0%}, "
-                  f"{twice}, {d['delay_median_s']:.2f}/{d['delay_max_s']:.2f} s")
+        judged = [judge(name, seed, args, scratch) for seed in args.train_seeds]
+        if len(judged) > 1:
+            summary(name, judged)
 
 
 if __name__ == "__main__":
