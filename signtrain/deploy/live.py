@@ -107,6 +107,12 @@ def movement(previous: np.ndarray, frame: np.ndarray) -> float:
     return float(np.mean(np.abs(frame - previous), dtype=np.float64))
 
 
+def camera_moves(frames: np.ndarray, raw: int) -> np.ndarray:
+    """Per step of a stored recording (at least 2 frames) of `raw` camera frames, its movement at the
+    camera's rate: a step of a recording squeezed to fewer frames spans several camera frames."""
+    return np.mean(np.abs(np.diff(frames, axis=0)), axis=1) / max(1.0, (raw - 1) / (len(frames) - 1))
+
+
 def calibrate(recordings: list[np.ndarray], raw_lengths: Optional[list[int]] = None) -> dict:
     """What a run records for live use: its recordings' typical length (raw frames) and the movement
     of a signer who moves (a quarter of the median per-frame movement while signing is taken as
@@ -115,8 +121,7 @@ def calibrate(recordings: list[np.ndarray], raw_lengths: Optional[list[int]] = N
     that much more: it is brought back to the camera's rate.  (A recording stretched to more frames
     repeats frames: its steps are the camera's own, or none.)"""
     raw_lengths = raw_lengths if raw_lengths is not None else [len(r) for r in recordings]
-    moves = [np.mean(np.abs(np.diff(r, axis=0)), axis=1) / max(1.0, (raw - 1) / (len(r) - 1))
-             for r, raw in zip(recordings, raw_lengths) if len(r) > 1]
+    moves = [camera_moves(r, raw) for r, raw in zip(recordings, raw_lengths) if len(r) > 1]
     flat = np.concatenate(moves) if moves else np.zeros(0)
     flat = flat[flat > 0]
     lengths = [raw for raw in raw_lengths if raw]
@@ -128,16 +133,14 @@ def sign_extents(recordings: list[np.ndarray], raw_lengths: list[int], signs: li
     """Per sign, the raw frames its recordings' movement typically spans (median; first frame that moves
     more than `motion` to the last): how long one sign takes, which tells the same sign again after a
     hold inside it from the sign signed twice.  Stored frames are brought back to the camera's as in
-    `calibrate`; recordings in which nothing moves say nothing."""
+    `camera_moves`; recordings in which nothing moves say nothing."""
     spans: dict[str, list[float]] = {}
     for frames, raw, sign in zip(recordings, raw_lengths, signs):
         if len(frames) < 2:
             continue
-        step = (raw - 1) / (len(frames) - 1)  # raw frames per stored frame
-        moves = np.mean(np.abs(np.diff(frames, axis=0)), axis=1) / max(1.0, step)
-        moving = np.flatnonzero(moves > motion)
-        if len(moving):
-            spans.setdefault(sign, []).append((moving[-1] - moving[0] + 1) * step + 1)
+        moving = np.flatnonzero(camera_moves(frames, raw) > motion)
+        if len(moving):  # steps from the first moving one to the last, in camera frames, and the frame they end on
+            spans.setdefault(sign, []).append((moving[-1] - moving[0] + 1) * (raw - 1) / (len(frames) - 1) + 1)
     return {sign: int(round(float(np.median(v)))) for sign, v in spans.items()}
 
 
