@@ -60,7 +60,7 @@ def _live_facts(prepared: Prepared, resample: bool) -> dict:
     facts = calibrate(*recordings(_evenly(train, 500)))
     facts["recording_frames"] = int(np.median(ds.lengths[train])) if len(train) else facts["recording_frames"]
     if facts["motion"]:
-        own = np.concatenate([_evenly(train[ds.y[train] == k], 50) for k in range(len(ds.labels))] or [train])
+        own = np.concatenate([_evenly(train[ds.y[train] == k], 50) for k in range(len(ds.labels))])
         facts["sign_frames"] = sign_extents(*recordings(own), [ds.labels[int(ds.y[i])] for i in own], facts["motion"])
     # the frame rate where extraction knew it (every frame kept); elsewhere live.DEFAULT_FPS stands in
     return {**facts, "fps": (extraction_of(Path(ds.root)) or {}).get("fps")}
