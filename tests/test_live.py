@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from signtrain.data.assemble import resample
-from signtrain.deploy.live import (SHORT_SURE, TAIL_LENGTHS, WHOLE_SURE, LiveSettings, Recognizer, calibrate,
-                                   recognise, sign_extents)
+from signtrain.deploy.live import (PIECE_LENGTHS, SHORT_SURE, TAIL_LENGTHS, WHOLE_SURE, LiveSettings, Recognizer,
+                                   calibrate, recognise, sign_extents)
 from signtrain.deploy.sentences import Row, Sentence, align, build, score
 
 LABELS = ["hello", "thanks", "yes"]
@@ -111,6 +111,23 @@ def test_a_sign_signed_twice_is_said_twice_once_it_took_two_signs_time(pause, fr
     expected = ["thanks", "thanks"] if 2 * frames + pause >= TAIL_LENGTHS * EXTENTS.sign_frames[1] else ["thanks"]
     assert said(stream, EXTENTS) == expected
     assert said(stream, replace(EXTENTS, sign_frames=())) == ["thanks", "thanks"]  # the span rule of older models
+
+
+@pytest.mark.parametrize("probability", [0.61, SHORT_SURE, 0.9])
+@pytest.mark.parametrize("frames", [SPAN // 2 + 2, SPAN, SPAN + 1])
+@pytest.mark.parametrize("extent", [16, 20])
+def test_a_stretch_well_short_of_its_signs_extent_is_said_only_when_the_model_is_sure(probability, frames, extent):
+    """A finished stretch no shorter than half a recording but well short of what the sign it reads as takes
+    (under PIECE_LENGTHS of its typical extent) may be a piece of that sign, or of another: it needs
+    SHORT_SURE, as a short one does.  (A sign's first frame has nothing before it to move from: its
+    movement spans frames - 1.)"""
+    thanks = sign(1, frames)
+    stream = np.concatenate([thanks, still(thanks[-1], 30)])
+    settings = replace(SETTINGS, sign_frames=(extent,) * len(LABELS))
+    got = [e.sign for e in recognise(sure_as(probability), LABELS, settings, stream).emissions]
+    needed = SHORT_SURE if frames - 1 < PIECE_LENGTHS * extent else SETTINGS.threshold
+    assert got == (["thanks"] if probability >= needed else [])
+    assert [e.sign for e in recognise(sure_as(probability), LABELS, SETTINGS, stream).emissions] == ["thanks"]
 
 
 def sure_as(probability: float):

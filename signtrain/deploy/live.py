@@ -16,7 +16,8 @@ A frame with nothing detected (all values zero) does not move, and `gap` of them
 once: no hold inside a sign looks like that.  At its end the stretch is classified once, centred
 in its window (a stretch longer than a recording is seen whole, as training resampled whole
 recordings): the top sign is said when its probability reaches `threshold` - `SHORT_SURE` for a
-stretch shorter than half a recording, which may be a piece of a sign that a hold split.
+stretch shorter than half a recording, or than `PIECE_LENGTHS` of the typical extent of the sign it
+reads as (below), which may be a piece of a sign that a hold split.
 Probabilities are compared in float32, the model's precision (the browser page's too).  A
 stretch longer than a recording (signs joined without a pause) is also classified as it goes,
 every `stride` frames, and a new top sign that holds for `hold` decisions is said.  A still
@@ -43,6 +44,7 @@ GAP_SECONDS = 0.15        # stillness that ends a sign
 WAIT_SECONDS = 0.3        # stillness that ends a short stretch (a hold inside a sign is shorter)
 MIN_MOVING = 2            # frames of movement below which a stretch is a twitch, not a sign
 TAIL_LENGTHS = 1.5        # a sign's typical extents within which the same sign again is its tail
+PIECE_LENGTHS = 0.75      # share of a sign's typical extent under which a stretch read as it may be a piece
 REPEAT_SPAN = 0.7         # share of a recording's span before the same sign can be said again (no extents)
 LONGEST = 2               # a finished stretch is seen whole up to this many spans
 SHORT_SURE = 0.7          # probability a stretch shorter than half a recording needs to be said
@@ -259,8 +261,10 @@ class Recognizer:
             near = last is not None and t - last.frame < REPEAT_SPAN * self.s.span
         tail = last is not None and last.sign == self.labels[best] and (
             near or (self._short and self._start - last.frame <= self.s.span // 2))
-        # a short finished stretch may be a piece of a sign (a hold split its movement): said only when sure
-        needed = max(self.s.threshold, SHORT_SURE) if final and self._short else self.s.threshold
+        # a finished stretch shorter than half a recording, or well short of what the sign it reads as takes, may
+        # be a piece of a sign (a hold split its movement): said only when sure
+        piece = self._short or bool(typical) and t - self._start + 1 - self._still < PIECE_LENGTHS * typical
+        needed = max(self.s.threshold, SHORT_SURE) if final and piece else self.s.threshold
         if probs[best] < np.float32(needed) or best == self._said or tail:
             self._run, self._run_label = 0, -1
             return []

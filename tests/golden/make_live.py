@@ -88,6 +88,13 @@ def cases() -> list:
             first = held(0, frames, hold)
             stream = np.concatenate([first, np.repeat(first[-1:], 15, 0), sign(2), np.repeat(sign(2)[-1:], 30, 0)])
             out.append((f"a {hold}-frame hold inside a {frames}-frame sign", stream, extents))
+    for lengths, extent, length, truncate in (((20, 10), 24, 4, "keep_end"), ((20, 14), 40, 3, "keep_start")):
+        # windows that show a stretch only in part, read unsure (0.65): said where the stretch is about as long as
+        # its sign takes (hello), not where it is well short of it (thanks: a piece of a sign, perhaps)
+        stream = sentence([0, 1], 10, "still", dict(enumerate(lengths)))
+        out.append((f"stretches read unsure against a {extent}-frame extent, {truncate} {length}-frame windows",
+                    np.concatenate([stream, np.repeat(stream[-1:], 20, 0)]),
+                    replace(SETTINGS, sign_frames=(extent,) * 3, length=length, resample=False, truncate=truncate)))
     for kind in ("still", "nothing"):  # thanks again sooner than its 24-frame extent allows: a tail; yes: twice
         out.append((f"signs twice, their extents known, 6-frame {kind} pause", sentence([1, 1, 2, 2], 6, kind),
                     extents))
