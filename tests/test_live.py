@@ -101,16 +101,32 @@ def test_a_hold_inside_a_sign_does_not_say_it_twice(hold, frames, at):
 
 @pytest.mark.parametrize("pause", [6, 15, 30])
 @pytest.mark.parametrize("frames", [SPAN, 2 * SPAN])
-@pytest.mark.parametrize("kind", ["still", "nothing"])
-def test_a_sign_signed_twice_is_said_twice_once_it_took_two_signs_time(pause, frames, kind):
+def test_a_sign_signed_twice_is_said_twice_once_it_took_two_signs_time(pause, frames):
     """Two signs' time: the second is said, the moment its movement since the first began reaches
     TAIL_LENGTHS of the sign's typical extent - and never sooner."""
     first = sign(1, frames)
-    gap = still(first[-1], pause) if kind == "still" else nothing(pause)
-    stream = np.concatenate([first, gap, sign(1, frames, seed=5), still(first[-1], 30)])
+    stream = np.concatenate([first, still(first[-1], pause), sign(1, frames, seed=5), still(first[-1], 30)])
     expected = ["thanks", "thanks"] if 2 * frames + pause >= TAIL_LENGTHS * EXTENTS.sign_frames[1] else ["thanks"]
     assert said(stream, EXTENTS) == expected
     assert said(stream, replace(EXTENTS, sign_frames=())) == ["thanks", "thanks"]  # the span rule of older models
+
+
+@pytest.mark.parametrize("pause", [SETTINGS.gap, 6, 15])
+@pytest.mark.parametrize("frames", [SPAN // 2 - 1, SPAN, 2 * SPAN])
+@pytest.mark.parametrize("settings", [EXTENTS, replace(EXTENTS, sign_frames=())], ids=["extents", "span rule"])
+def test_a_sign_after_nothing_was_detected_is_never_the_last_ones_tail(pause, frames, settings):
+    """The signer left the view (nothing detected for `gap` frames or more): what they sign on coming back is
+    a sign of its own, however soon and however short - no hold inside a sign looks like that."""
+    first = sign(1, 2 * SPAN)
+    again = sign(1, frames, seed=5)
+    assert said(np.concatenate([first, nothing(pause), again, still(again[-1], 30)]), settings) == ["thanks"] * 2
+
+
+def test_the_same_short_stretch_after_the_hands_held_still_is_a_tail():
+    """The contrast: held still as briefly, the same short stretch is the sign's tail (a hold split it)."""
+    first, again = sign(1, 2 * SPAN), sign(1, SPAN // 2 - 1, seed=5)
+    stream = np.concatenate([first, still(first[-1], SETTINGS.gap), again, still(again[-1], 30)])
+    assert said(stream, EXTENTS) == ["thanks"]
 
 
 @pytest.mark.parametrize("probability", [0.61, SHORT_SURE, 0.9])

@@ -26,6 +26,7 @@ the same sign again while the movement since that sign began spans less than `TA
 typical extent (what its training recordings took, first moving frame to last) is its tail - a hold
 split it - not a repeat, which takes two signs' time; so is a short stretch right after it (models
 that did not record their signs' extents: sooner than most of a recording's span after it was said).
+A sign that begins after nothing was detected is never the last one's tail: the signer left the view.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ class Recognizer:
         self._first: Optional[np.ndarray] = None
         self._active, self._start, self._moving, self._still = False, 0, 0, 0
         self._absent = 0           # frames in a row with nothing detected
+        self._returned = False     # the current stretch began after `gap` frames with nothing detected
         self._classified: Optional[tuple] = None   # ((frame, final, still), probabilities) of the last window
         self._said: Optional[int] = None     # the sign said in the current stretch
         self._said_from = 0                  # first frame of the stretch (or window) that said the last sign
@@ -171,6 +173,7 @@ class Recognizer:
         if self._first is None:
             self._first = frame
         present = bool(frame.any())  # nothing detected: all values zero
+        absent_before = self._absent
         self._absent = 0 if present else self._absent + 1
         moved = present and bool(self.recent) and movement(self.recent[-1], frame) > self.s.motion
         self.recent.append(frame)
@@ -179,6 +182,7 @@ class Recognizer:
         if moved:
             if not self._active:
                 self._active, self._start, self._moving, self._said = True, t, 0, None
+                self._returned = absent_before >= self.s.gap
                 self._run, self._run_label = 0, -1
             self._moving += 1
             self._still = 0
@@ -252,14 +256,15 @@ class Recognizer:
         # the same sign again while the movement since it began spans less than the sign takes (with room for
         # a slow signer) is its tail - a hold inside it split its movement - not the sign signed twice, which
         # takes two signs' time; also a short stretch that began within half a span of it (the hands
-        # returning to rest)
+        # returning to rest) - but never one that began after nothing was detected: the signer left the view, and
+        # no hold inside a sign looks like that
         last = self.emissions[-1] if self.emissions else None
         typical = self.s.sign_frames[best] if best < len(self.s.sign_frames) else 0
         if typical:
             near = (t - self._still if final else t) - self._said_from + 1 < TAIL_LENGTHS * typical
         else:  # a model that did not record its signs' extents: most of a recording's span
             near = last is not None and t - last.frame < REPEAT_SPAN * self.s.span
-        tail = last is not None and last.sign == self.labels[best] and (
+        tail = last is not None and last.sign == self.labels[best] and not self._returned and (
             near or (self._short and self._start - last.frame <= self.s.span // 2))
         # a finished stretch shorter than half a recording, or well short of what the sign it reads as takes, may
         # be a piece of a sign (a hold split its movement): said only when sure

@@ -95,9 +95,12 @@ def cases() -> list:
         out.append((f"stretches read unsure against a {extent}-frame extent, {truncate} {length}-frame windows",
                     np.concatenate([stream, np.repeat(stream[-1:], 20, 0)]),
                     replace(SETTINGS, sign_frames=(extent,) * 3, length=length, resample=False, truncate=truncate)))
-    for kind in ("still", "nothing"):  # thanks again sooner than its 24-frame extent allows: a tail; yes: twice
+    for kind in ("still", "nothing"):  # thanks again sooner than its 24-frame extent allows: a tail where the hands
+        # were held still, a sign of its own after nothing was detected; yes: twice
         out.append((f"signs twice, their extents known, 6-frame {kind} pause", sentence([1, 1, 2, 2], 6, kind),
                     extents))
+        # a short stretch right after the same sign: its tail (the hands returning), unless the signer left the view
+        out.append((f"a short sign again, 4-frame {kind} pause", sentence([0, 0, 1], 4, kind, {0: 30, 1: 5}), extents))
     return out
 
 

@@ -52,6 +52,7 @@ export class Recognizer {
     this.first = null;
     this.active = false; this.start = 0; this.moving = 0; this.still = 0;
     this.absent = 0;
+    this.returned = false;  // the current stretch began after `gap` frames with nothing detected
     this.classified = null;
     this.said = null;
     this.saidFrom = 0;  // first frame of the stretch (or window) that said the last sign
@@ -62,6 +63,7 @@ export class Recognizer {
     frame = Float32Array.from(frame);
     if (this.first === null) this.first = frame;
     const present = frame.some((v) => v !== 0);  // nothing detected: all values zero
+    const absentBefore = this.absent;
     this.absent = present ? 0 : this.absent + 1;
     const moved = present && this.recent.length > 0 && movement(this.recent[this.recent.length - 1], frame) > this.s.motion;
     this.remember(frame);
@@ -71,6 +73,7 @@ export class Recognizer {
     if (moved) {
       if (!this.active) {
         this.active = true; this.start = t; this.moving = 0; this.said = null;
+        this.returned = absentBefore >= this.s.gap;  // after nothing detected: never the last sign's tail
         this.run = 0; this.runLabel = -1;
       }
       this.moving += 1;
@@ -146,7 +149,7 @@ export class Recognizer {
     const near = typical
       ? (final ? t - this.still : t) - this.saidFrom + 1 < TAIL_LENGTHS * typical
       : last !== null && t - last.frame < REPEAT_SPAN * this.s.span;
-    const tail = last !== null && last.sign === this.labels[best] && (
+    const tail = last !== null && last.sign === this.labels[best] && !this.returned && (
       near || (this.short() && this.start - last.frame <= Math.floor(this.s.span / 2)));
     const piece = this.short() || (typical > 0 && t - this.start + 1 - this.still < PIECE_LENGTHS * typical);
     const needed = final && piece ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
