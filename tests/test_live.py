@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from signtrain.data.assemble import resample
-from signtrain.deploy.live import (PIECE_LENGTHS, SHORT_SURE, TAIL_LENGTHS, WHOLE_SURE, LiveSettings, Recognizer,
-                                   calibrate, recognise, sign_extents)
+from signtrain.deploy.live import (LONGEST, PIECE_LENGTHS, SHORT_SURE, TAIL_LENGTHS, WHOLE_SURE, LiveSettings,
+                                   Recognizer, calibrate, recognise, sign_extents)
 from signtrain.deploy.sentences import Row, Sentence, align, build, score
 
 LABELS = ["hello", "thanks", "yes"]
@@ -127,6 +127,50 @@ def test_the_same_short_stretch_after_the_hands_held_still_is_a_tail():
     first, again = sign(1, 2 * SPAN), sign(1, SPAN // 2 - 1, seed=5)
     stream = np.concatenate([first, still(first[-1], SETTINGS.gap), again, still(again[-1], 30)])
     assert said(stream, EXTENTS) == ["thanks"]
+
+
+def phased(k: int, frames: int, hold: int, at: int) -> np.ndarray:
+    """Sign k whose value 1 runs from 0 to 1 as it goes (its phase), with a hold of `hold` frames after `at`."""
+    out = sign(k, frames)
+    out[:, 1] = np.linspace(0, 1, frames)
+    return np.concatenate([out[:at], still(out[at - 1], hold), out[at:]])
+
+
+def whole_only(X: np.ndarray) -> np.ndarray:
+    """A model sure of a sign only when its window shows the sign's beginning and its end (phase under 0.25
+    and over 0.75 among its moving frames); a piece of it reads 0.2."""
+    out = []
+    for window in X:
+        moving = window[1:][np.abs(np.diff(window, axis=0)).mean(axis=1) > 1e-4]
+        probs = np.full(len(LABELS), 0.05)
+        if len(moving):
+            whole = moving[:, 1].min() < 0.25 and moving[:, 1].max() > 0.75
+            probs[int(round(float(moving[0, 0]))) - 1] = 0.9 if whole else 0.2
+        out.append(probs)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("hold", [SETTINGS.gap, SPAN // 2 - 1, SPAN // 2 + 1, 2 * SPAN])
+@pytest.mark.parametrize("frames, at", [(18, 9), (16, 4), (16, 12), (30, 15)])
+@pytest.mark.parametrize("settings", [SETTINGS, EXTENTS], ids=["span rule", "extents"])
+def test_pieces_of_a_sign_a_long_hold_split_are_read_together(hold, frames, at, settings):
+    """Neither piece reads as the sign (each 0.2, below the bar): read together, as one stretch, they do, where
+    a hold of at most half a recording's span parted them (longer, it is a pause between two stretches that
+    said nothing) and a window shows them whole (up to LONGEST spans).  A piece shorter than half a span waits
+    `wait` still frames for the rest anyway.  Nothing detected between them is never a hold."""
+    stream = phased(0, frames, hold, at)
+    emissions = recognise(whole_only, LABELS, settings, np.concatenate([still(stream[0], 10), stream,
+                                                                        still(stream[-1], 30)])).emissions
+    short = min(at, frames - at) < SPAN // 2 and hold < settings.wait
+    joined = hold + 1 <= SPAN // 2 and frames + hold < LONGEST * SPAN
+    assert [e.sign for e in emissions] == (["hello"] if short or joined else [])
+    if emissions:  # said as the second piece ends (a short one waits `wait` still frames for more)
+        ended = settings.wait if frames - at < SPAN // 2 else settings.gap
+        assert emissions[0].frame == 10 + frames + hold - 1 + ended
+    stream[at:at + hold] = 0
+    gone = recognise(whole_only, LABELS, settings, np.concatenate([still(stream[0], 10), stream,
+                                                                   still(stream[-1], 30)])).emissions
+    assert gone == []
 
 
 @pytest.mark.parametrize("probability", [0.61, SHORT_SURE, 0.9])

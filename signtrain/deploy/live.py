@@ -27,6 +27,9 @@ typical extent (what its training recordings took, first moving frame to last) i
 split it - not a repeat, which takes two signs' time; so is a short stretch right after it (models
 that did not record their signs' extents: sooner than most of a recording's span after it was said).
 A sign that begins after nothing was detected is never the last one's tail: the signer left the view.
+A finished stretch read below its bar right after another that was (a hold of at most half a span
+between them) is read together with it: a long hold may split a sign into pieces neither of which
+reads as the sign.
 """
 
 from __future__ import annotations
@@ -162,7 +165,8 @@ class Recognizer:
         self._active, self._start, self._moving, self._still = False, 0, 0, 0
         self._absent = 0           # frames in a row with nothing detected
         self._returned = False     # the current stretch began after `gap` frames with nothing detected
-        self._classified: Optional[tuple] = None   # ((frame, final, still), probabilities) of the last window
+        self._unsaid: Optional[tuple] = None   # (start, moving frames, end) of the last stretch if read below its bar
+        self._classified: Optional[tuple] = None   # ((frame, final, still, start), probabilities) of the last window
         self._said: Optional[int] = None     # the sign said in the current stretch
         self._said_from = 0                  # first frame of the stretch (or window) that said the last sign
         self._run, self._run_label = 0, -1
@@ -231,7 +235,7 @@ class Recognizer:
 
     def _probs(self, t: int, final: bool) -> np.ndarray:
         """The model's probabilities for the window a decision at frame `t` reads (once per window)."""
-        key = (t, final, self._still)
+        key = (t, final, self._still, self._start)
         if self._classified is not None and self._classified[0] == key:
             return self._classified[1]
         # a stretch that has ended is seen as training saw a recording: centred in its window, with as much
@@ -272,7 +276,8 @@ class Recognizer:
         needed = max(self.s.threshold, SHORT_SURE) if final and piece else self.s.threshold
         if probs[best] < np.float32(needed) or best == self._said or tail:
             self._run, self._run_label = 0, -1
-            return []
+            return self._unsure(t) if final and probs[best] < np.float32(needed) else self._settled(final)
+        self._unsaid = None
         if not final:  # inside a long stretch: a new sign must hold a few decisions
             self._run = self._run + 1 if best == self._run_label else 1
             self._run_label = best
@@ -285,6 +290,24 @@ class Recognizer:
         if self.on_emission:
             self.on_emission(emission)
         return [emission]
+
+    def _unsure(self, t: int) -> list[Emission]:
+        """A finished stretch read below its bar.  If the one before it did too, and a hold no longer than half a
+        recording's span parted them, both may be pieces of one sign that a long hold split: they are read
+        together, as one stretch (where a window shows it whole)."""
+        before, self._unsaid = self._unsaid, None
+        if before is not None and not self._returned and self._start - before[2] <= self.s.span // 2 \
+                and t - self._still - before[0] < LONGEST * self.s.span:
+            self._start, self._moving = before[0], self._moving + before[1]
+            return self._decide(t, final=True)
+        self._unsaid = (self._start, self._moving, t - self._still)
+        return []
+
+    def _settled(self, final: bool) -> list[Emission]:
+        """A decision that said nothing for another reason than doubt: a finished stretch then ends the pieces."""
+        if final:
+            self._unsaid = None
+        return []
 
 
 def recognise(predict: Callable[[np.ndarray], np.ndarray], labels: list[str], settings: LiveSettings,

@@ -101,6 +101,11 @@ def cases() -> list:
                     extents))
         # a short stretch right after the same sign: its tail (the hands returning), unless the signer left the view
         out.append((f"a short sign again, 4-frame {kind} pause", sentence([0, 0, 1], 4, kind, {0: 30, 1: 5}), extents))
+    for hold in (SETTINGS.gap, 5, 8):  # a sign whose two pieces read unsure (0.8 < 0.9) but whole sure (0.95)
+        first = held(0, 14, hold)
+        stream = np.concatenate([first, np.repeat(first[-1:], 15, 0), sign(2), np.repeat(sign(2)[-1:], 30, 0)])
+        out.append((f"pieces a {hold}-frame hold split, read together", stream,
+                    replace(SETTINGS, length=6, threshold=0.9)))
     return out
 
 

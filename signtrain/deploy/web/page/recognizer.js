@@ -53,6 +53,7 @@ export class Recognizer {
     this.active = false; this.start = 0; this.moving = 0; this.still = 0;
     this.absent = 0;
     this.returned = false;  // the current stretch began after `gap` frames with nothing detected
+    this.unsaid = null;  // { start, moving, end } of the last stretch if read below its bar
     this.classified = null;
     this.said = null;
     this.saidFrom = 0;  // first frame of the stretch (or window) that said the last sign
@@ -125,13 +126,13 @@ export class Recognizer {
   // the model's probabilities for the window a decision at frame t reads (once per window)
   async probs(t, final) {
     const c = this.classified;
-    if (c && c.t === t && c.final === final && c.still === this.still) return c.probs;
+    if (c && c.t === t && c.final === final && c.still === this.still && c.start === this.start) return c.probs;
     const length = t - this.start + 1 - this.still;
     const skip = final ? this.still - Math.min(this.still, Math.max(0, Math.floor((this.s.span - length) / 2))) : 0;
     const span = final && this.s.resample && length > this.s.span ? Math.min(length + 2, LONGEST * this.s.span) : null;
     const probs = await this.predict(this.window(skip, span));
     this.decisions += 1;
-    this.classified = { t, final, still: this.still, probs };
+    this.classified = { t, final, still: this.still, start: this.start, probs };
     return probs;
   }
 
@@ -155,8 +156,11 @@ export class Recognizer {
     const needed = final && piece ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
     if (probs[best] < Math.fround(needed) || best === this.said || tail) {
       this.run = 0; this.runLabel = -1;
+      if (final && probs[best] < Math.fround(needed)) return this.unsure(t);
+      if (final) this.unsaid = null;
       return [];
     }
+    this.unsaid = null;
     if (!final) {
       this.run = best === this.runLabel ? this.run + 1 : 1;
       this.runLabel = best;
@@ -168,5 +172,20 @@ export class Recognizer {
     this.emissions.push(emission);
     if (this.onEmission) this.onEmission(emission);
     return [emission];
+  }
+
+  // as live.Recognizer._unsure: a stretch read below its bar right after another (a hold of at most half a
+  // span between them) is read together with it - pieces of one sign a long hold split - where a window shows it whole
+  async unsure(t) {
+    const before = this.unsaid;
+    this.unsaid = null;
+    if (before !== null && !this.returned && this.start - before.end <= Math.floor(this.s.span / 2)
+        && t - this.still - before.start < LONGEST * this.s.span) {
+      this.start = before.start;
+      this.moving += before.moving;
+      return this.decide(t, true);
+    }
+    this.unsaid = { start: this.start, moving: this.moving, end: t - this.still };
+    return [];
   }
 }
