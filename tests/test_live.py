@@ -173,6 +173,15 @@ def test_pieces_of_a_sign_a_long_hold_split_are_read_together(hold, frames, at, 
     assert gone == []
 
 
+@pytest.mark.parametrize("hold", [SETTINGS.gap, SPAN // 2 - 1])
+def test_pieces_read_together_after_nothing_was_detected_are_a_sign_of_their_own(hold):
+    """A sign signed again after the signer left the view, in two pieces read together: the joined stretch
+    began after nothing was detected, so it is not the last sign's tail, however soon it ends."""
+    first, again = phased(0, SPAN, 0, SPAN // 2), phased(0, 14, hold, 7)
+    stream = np.concatenate([still(first[0], 10), first, nothing(SETTINGS.gap), again, still(again[-1], 30)])
+    assert [e.sign for e in recognise(whole_only, LABELS, EXTENTS, stream).emissions] == ["hello", "hello"]
+
+
 @pytest.mark.parametrize("probability", [0.61, SHORT_SURE, 0.9])
 @pytest.mark.parametrize("frames", [SPAN // 2 + 2, SPAN, SPAN + 1])
 @pytest.mark.parametrize("extent", [16, 20])

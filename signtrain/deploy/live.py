@@ -165,7 +165,7 @@ class Recognizer:
         self._active, self._start, self._moving, self._still = False, 0, 0, 0
         self._absent = 0           # frames in a row with nothing detected
         self._returned = False     # the current stretch began after `gap` frames with nothing detected
-        self._unsaid: Optional[tuple] = None   # (start, moving frames, end) of the last stretch if read below its bar
+        self._unsaid: Optional[tuple] = None   # (start, moving, end, returned) of the last stretch read below its bar
         self._classified: Optional[tuple] = None   # ((frame, final, still, start), probabilities) of the last window
         self._said: Optional[int] = None     # the sign said in the current stretch
         self._said_from = 0                  # first frame of the stretch (or window) that said the last sign
@@ -298,9 +298,9 @@ class Recognizer:
         before, self._unsaid = self._unsaid, None
         if before is not None and not self._returned and self._start - before[2] <= self.s.span // 2 \
                 and t - self._still - before[0] < LONGEST * self.s.span:
-            self._start, self._moving = before[0], self._moving + before[1]
+            self._start, self._moving, self._returned = before[0], self._moving + before[1], before[3]
             return self._decide(t, final=True)
-        self._unsaid = (self._start, self._moving, t - self._still)
+        self._unsaid = (self._start, self._moving, t - self._still, self._returned)
         return []
 
     def _settled(self, final: bool) -> list[Emission]:

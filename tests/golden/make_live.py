@@ -106,6 +106,11 @@ def cases() -> list:
         stream = np.concatenate([first, np.repeat(first[-1:], 15, 0), sign(2), np.repeat(sign(2)[-1:], 30, 0)])
         out.append((f"pieces a {hold}-frame hold split, read together", stream,
                     replace(SETTINGS, length=6, threshold=0.9)))
+    # the same sign signed again out of view and back, in two pieces: read together, a sign of its own
+    first, gone, again = sign(0, SPAN), np.zeros((SETTINGS.gap, WIDTH), np.float32), held(0, 14, SETTINGS.gap)
+    out.append(("pieces read together after nothing was detected",
+                np.concatenate([first, gone, again, np.repeat(again[-1:], 30, 0)]),
+                replace(SETTINGS, length=6, threshold=0.9, sign_frames=(2 * SPAN,) * 3)))
     return out
 
 

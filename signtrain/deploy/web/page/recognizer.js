@@ -53,7 +53,7 @@ export class Recognizer {
     this.active = false; this.start = 0; this.moving = 0; this.still = 0;
     this.absent = 0;
     this.returned = false;  // the current stretch began after `gap` frames with nothing detected
-    this.unsaid = null;  // { start, moving, end } of the last stretch if read below its bar
+    this.unsaid = null;  // { start, moving, end, returned } of the last stretch if read below its bar
     this.classified = null;
     this.said = null;
     this.saidFrom = 0;  // first frame of the stretch (or window) that said the last sign
@@ -183,9 +183,10 @@ export class Recognizer {
         && t - this.still - before.start < LONGEST * this.s.span) {
       this.start = before.start;
       this.moving += before.moving;
+      this.returned = before.returned;
       return this.decide(t, true);
     }
-    this.unsaid = { start: this.start, moving: this.moving, end: t - this.still };
+    this.unsaid = { start: this.start, moving: this.moving, end: t - this.still, returned: this.returned };
     return [];
   }
 }
