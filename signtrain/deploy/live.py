@@ -274,9 +274,14 @@ class Recognizer:
         # be a piece of a sign (a hold split its movement): said only when sure
         piece = self._short or bool(typical) and t - self._start + 1 - self._still < PIECE_LENGTHS * typical
         needed = max(self.s.threshold, SHORT_SURE) if final and piece else self.s.threshold
-        if probs[best] < np.float32(needed) or best == self._said or tail:
+        doubt = bool(probs[best] < np.float32(needed))
+        if doubt or best == self._said or tail:
             self._run, self._run_label = 0, -1
-            return self._unsure(t) if final and probs[best] < np.float32(needed) else self._settled(final)
+            if final and doubt:
+                return self._unsure(t)
+            if final:  # a finished stretch said nothing for another reason than doubt: no piece to read on with
+                self._unsaid = None
+            return []
         self._unsaid = None
         if not final:  # inside a long stretch: a new sign must hold a few decisions
             self._run = self._run + 1 if best == self._run_label else 1
@@ -301,12 +306,6 @@ class Recognizer:
             self._start, self._moving, self._returned = before[0], self._moving + before[1], before[3]
             return self._decide(t, final=True)
         self._unsaid = (self._start, self._moving, t - self._still, self._returned)
-        return []
-
-    def _settled(self, final: bool) -> list[Emission]:
-        """A decision that said nothing for another reason than doubt: a finished stretch then ends the pieces."""
-        if final:
-            self._unsaid = None
         return []
 
 

@@ -154,10 +154,11 @@ export class Recognizer {
       near || (this.short() && this.start - last.frame <= Math.floor(this.s.span / 2)));
     const piece = this.short() || (typical > 0 && t - this.start + 1 - this.still < PIECE_LENGTHS * typical);
     const needed = final && piece ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
-    if (probs[best] < Math.fround(needed) || best === this.said || tail) {
+    const doubt = probs[best] < Math.fround(needed);
+    if (doubt || best === this.said || tail) {
       this.run = 0; this.runLabel = -1;
-      if (final && probs[best] < Math.fround(needed)) return this.unsure(t);
-      if (final) this.unsaid = null;
+      if (final && doubt) return this.unsure(t);
+      if (final) this.unsaid = null;  // said nothing for another reason than doubt: no piece to read on with
       return [];
     }
     this.unsaid = null;
