@@ -169,14 +169,14 @@ def test_temporal_augmentation_changes_length_and_pads():
     cfg = load_config("base", ["augment.speed=0.5"]).augment
     x = np.zeros((20, 63), np.float32)
     x[:10] = np.arange(1, 11)[:, None]
-    out, n = augment.temporal(tf.constant(x), 10, cfg)
+    out, n, _ = augment.temporal(tf.constant(x), 10, cfg)
     n = int(n)
     assert 5 <= n <= 15 and out.shape == (20, 63)
     assert not out.numpy()[n:].any() and out.numpy()[:n].all()
     values = out.numpy()[:n, 0]
     assert (np.diff(values) >= 0).all() and values[0] == 1  # still in time order
     drop = load_config("base", ["augment.frame_dropout=0.5"]).augment
-    out, n = augment.temporal(tf.constant(x), 10, drop)
+    out, n, _ = augment.temporal(tf.constant(x), 10, drop)
     assert 1 <= int(n) <= 10 and out.numpy()[0, 0] == 1  # the first frame is never dropped
 
 
@@ -185,7 +185,7 @@ def test_temporal_crop_keeps_a_contiguous_window():
     x = np.zeros((20, 63), np.float32)
     x[:10] = np.arange(1, 11)[:, None]
     for _ in range(10):
-        out, n = augment.temporal(tf.constant(x), 10, cfg)
+        out, n, _ = augment.temporal(tf.constant(x), 10, cfg)
         n = int(n)
         values = out.numpy()[:n, 0]
         assert 5 <= n <= 10 and not out.numpy()[n:].any()
@@ -203,7 +203,7 @@ def test_temporal_rest_holds_the_whole_sign_still_at_both_ends(refill, rest):
     x[:n] = np.arange(1, n + 1)[:, None]
     held = []
     for _ in range(30):
-        out, length = augment.temporal(tf.constant(x), n, cfg, refill=refill)
+        out, length, _ = augment.temporal(tf.constant(x), n, cfg, refill=refill)
         values = out.numpy()[:int(length), 0]
         assert not out.numpy()[int(length):].any() and (np.diff(values) >= 0).all()
         assert values[0] == 1 and values[-1] == n                       # the whole sign, in order
@@ -221,7 +221,7 @@ def test_temporal_rest_finds_no_room_when_a_slowed_sign_fills_the_window():
     cfg = load_config("base", ["augment.speed=0.9", "augment.rest=0.9"]).augment
     x = np.arange(1, 21, dtype=np.float32)[:, None] * np.ones((1, 63), np.float32)
     for _ in range(20):
-        out, n = augment.temporal(tf.constant(x), 20, cfg)
+        out, n, _ = augment.temporal(tf.constant(x), 20, cfg)
         values = out.numpy()[:int(n), 0]
         assert 1 <= int(n) <= 20 and values[0] == 1 and (np.diff(values) >= 0).all()
 
@@ -231,12 +231,12 @@ def test_refill_stretches_back_to_the_full_length():
     cfg = load_config("base", ["augment.crop=0.5", "augment.frame_dropout=0.1", "augment.speed=0.5"]).augment
     x = np.arange(1, 21, dtype=np.float32)[:, None] * np.ones((1, 63), np.float32)
     for _ in range(10):
-        out, n = augment.temporal(tf.constant(x), 20, cfg, refill=True)
+        out, n, _ = augment.temporal(tf.constant(x), 20, cfg, refill=True)
         values = out.numpy()[:, 0]
         assert int(n) == 20 and values.all() and (np.diff(values) >= 0).all()
         assert values[-1] - values[0] >= 5  # at least half the frames' span, stretched
     plain = load_config("base", ["augment.speed=0.5"]).augment
-    out, n = augment.temporal(tf.constant(x), 20, plain, refill=True)
+    out, n, _ = augment.temporal(tf.constant(x), 20, plain, refill=True)
     np.testing.assert_array_equal(out.numpy(), x)  # with refill the speed change alone is undone
 
 def test_balanced_class_weights():

@@ -126,7 +126,7 @@ def test_batched_frame_choice_keeps_the_temporal_rules(refill, options):
     cfg = load_config("base", list(options)).augment
     T = 20
     lengths = np.array([20, 10, 5, 1, 13] * 8)
-    index, valid = (v.numpy() for v in precomputed.frame_indices(lengths, T, cfg, refill))
+    index, valid, _ = (v.numpy() for v in precomputed.frame_indices(lengths, T, cfg, refill))
     assert index.shape == valid.shape == (len(lengths), T)
     for n, idx, ok in zip(lengths, index, valid):
         shown = idx[ok > 0]
@@ -155,8 +155,8 @@ def test_rest_holds_the_edge_frames_still_around_the_whole_sign(refill, rest):
     T = 24
     lengths = np.array([T] * 200 if refill else [24, 18, 12, 9] * 50)   # data.resample: every sequence fills T
     with_rest, plain = (load_config("base", options).augment for options in ([f"augment.rest={rest}"], []))
-    index, valid = (v.numpy() for v in precomputed.frame_indices(lengths, T, with_rest, refill))
-    index0, valid0 = (v.numpy() for v in precomputed.frame_indices(lengths, T, plain, refill))
+    index, valid, _ = (v.numpy() for v in precomputed.frame_indices(lengths, T, with_rest, refill))
+    index0, valid0, _ = (v.numpy() for v in precomputed.frame_indices(lengths, T, plain, refill))
     gained = []
     for n, idx, ok, idx0, ok0 in zip(lengths, index, valid, index0, valid0):
         shown, before = idx[ok > 0], idx0[ok0 > 0]
@@ -174,7 +174,7 @@ def test_rest_holds_the_edge_frames_still_around_the_whole_sign(refill, rest):
 
 def test_without_temporal_augmentation_every_frame_is_shown_in_order():
     cfg = load_config("base").augment
-    index, valid = (v.numpy() for v in precomputed.frame_indices(np.array([6, 3]), 6, cfg, refill=False))
+    index, valid, _ = (v.numpy() for v in precomputed.frame_indices(np.array([6, 3]), 6, cfg, refill=False))
     np.testing.assert_array_equal(index, [[0, 1, 2, 3, 4, 5], [0, 1, 2, 0, 0, 0]])
     np.testing.assert_array_equal(valid, [[1] * 6, [1, 1, 1, 0, 0, 0]])
 
@@ -251,3 +251,51 @@ def test_noise_has_the_spread_asked_for(std, seed):
     assert np.abs(draw).max() <= 3 ** 0.5 * std * (1 + 1e-6)     # uniform: bounded, no rare huge moves
     if seed is not None:                                          # stateless: the same seed, the same draw
         np.testing.assert_array_equal(draw, noise([200, 500], std, tf.constant(seed, tf.int64)).numpy())
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("lengths", [[12] * 6, [12, 7, 3, 1, 12, 9]])
+def test_context_shows_another_recordings_end_in_the_stillness_before_a_sign(share, lengths):
+    # a sentence's live window shows the end of the sign before this one: a share of training windows may too
+    B, T = len(lengths), 12
+    tf.random.set_seed(3)
+    stored = np.arange(1, B * T + 1, dtype=np.float32).reshape(B, T, 1) * (np.arange(T)[None, :, None] <
+                                                                          np.array(lengths)[:, None, None])
+    chosen = -np.ones((B, T, 1), np.float32)
+    left = np.array([0, 2, 5, 8, 11, 4])
+    ends = {int(stored[b, n - 1, 0]): (b, n) for b, n in enumerate(lengths)}  # a recording's last value
+    mixed = 0
+    for _ in range(30):
+        out = augment.with_context(tf.constant(chosen), tf.constant(stored), tf.constant(lengths), tf.constant(left),
+                                   share).numpy()[..., 0]
+        np.testing.assert_array_equal(out[np.arange(T)[None, :] >= left[:, None]], -1)  # the sign itself untouched
+        for b in range(B):
+            before = out[b, :left[b]]
+            if not len(before) or (before == -1).all():
+                continue
+            mixed += 1
+            other, n = ends[int(before[-1])]  # another recording's last k frames, in order, then its last held still
+            t = np.arange(left[b])
+            assert any((before == stored[other, np.clip(n - k + t, 0, n - 1), 0]).all() for k in range(left[b] + 1))
+    expected = 30 * np.count_nonzero(left) * share
+    assert (mixed == 0) if share == 0 else (0.6 * expected <= mixed <= min(1.4 * expected, 30 * 5))
+
+
+@pytest.mark.parametrize("value", [0.3, 1.0])
+def test_context_without_rest_is_refused(value):
+    from signtrain.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"augment.context={value} has no effect without augment.rest"):
+        load_config("base", [f"augment.context={value}"])
+
+
+@pytest.mark.parametrize("precomputed_features", [True, False])
+def test_training_with_context(tmp_path, tree, precomputed_features):
+    from signtrain.training.run import TrainRequest, train
+
+    config = tiny_config(tree(sequences=10), tmp_path / "models", f"augment.precomputed={precomputed_features}",
+                         "augment.rest=0.5", "augment.context=0.5", "augment.crop=0.2", "data.resample=true",
+                         "preprocess.velocity=true", features=225)
+    result = train(TrainRequest(config))
+    assert result.epochs_run >= 1 and 0.0 <= result.test_accuracy <= 1.0
+    assert "context: 0.5" in (result.run_dir / "config.yaml").read_text()

@@ -257,6 +257,10 @@ def build_config(tree: dict[str, Any], source: str = "config") -> Config:
         raise ConfigError(f"{source}: augment.speed={config.augment.speed} has no effect with data.resample: true "
                           "(every sequence is stretched to data.sequence_length); set augment.speed: 0 and use "
                           "augment.crop for a time warp")
+    if config.augment.context and not config.augment.rest:
+        raise ConfigError(f"{source}: augment.context={config.augment.context} has no effect without augment.rest "
+                          "(it shows another recording in the stillness rest holds before a sign); set augment.rest, "
+                          "e.g. 0.5, or augment.context: 0")
     return config
 
 

@@ -99,6 +99,9 @@ class AugmentConfig:
     frame_dropout: float = _opt(0.0, "probability of dropping each frame", min=0.0, max=0.9)
     rest: float = _opt(0.0, "stillness around each sequence (its edge frames held) of up to this share of the "
                              "frames: a sign as the live window shows it", min=0.0, max=0.9)
+    context: float = _opt(0.0, "share of the sequences whose stillness before them (augment.rest) shows the end of "
+                          "another training recording first: a sign as a sentence's live window shows it", min=0.0,
+                          max=1.0)
     precomputed: bool = _opt(False, "transform the training recordings once and augment their features, a batch at "
                              "a time (cheaper batches; not with mirror or data.stream, which augment landmarks)")
 

@@ -70,11 +70,16 @@ def _augmented(prepared: Any, index: np.ndarray, config: Config, batch: int, fin
     data = _raw_examples(prepared, index, config.train.seed, True, config.data.resample)
     if augment.temporal_enabled(cfg):
         refill = config.data.resample
-        data = data.map(lambda x, n, y: (*augment.temporal(x, n, cfg, refill), y),
+        # (chosen frames, their length, still frames before the sign, the recording, its length, label)
+        data = data.map(lambda x, n, y: (*augment.temporal(x, n, cfg, refill), x, n, y),
                         num_parallel_calls=tf.data.AUTOTUNE)
-    data = data.map(lambda x, n, y: (x, y)).batch(batch)
+    else:
+        data = data.map(lambda x, n, y: (x, n, tf.zeros_like(n), x, n, y))
+    data = data.batch(batch)
 
-    def features(x: Any, y: Any) -> Any:
+    def features(x: Any, shown: Any, left: Any, recording: Any, n: Any, y: Any) -> Any:
+        if cfg.context:
+            x = augment.with_context(x, recording, n, left, cfg.context)
         if augment.spatial_enabled(cfg):
             x = augment.spatial(x, cfg, layout)
         return norm.apply_tf(transform(x, spec)), y
@@ -96,7 +101,9 @@ def _augmented_precomputed(prepared: Any, index: np.ndarray, config: Config, bat
 
     def features(x: Any, n: Any, y: Any) -> Any:
         if augment.temporal_enabled(cfg):
-            x = precomputed.choose_frames(x, *precomputed.frame_indices(n, T, cfg, refill))
+            index, valid, left = precomputed.frame_indices(n, T, cfg, refill)
+            chosen = precomputed.choose_frames(x, index, valid)
+            x = augment.with_context(chosen, x, n, left, cfg.context) if cfg.context else chosen
         if augment.spatial_enabled(cfg):
             x = precomputed.spatial(x, cfg, spec)
         return norm.apply_tf(precomputed.features(x, spec)), y

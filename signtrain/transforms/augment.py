@@ -5,8 +5,10 @@ about the image centre, noise on x and y, and left-right mirroring that swaps th
 the pose's left/right points) - optional, as it changes some signs' meaning.  Temporal (one
 sequence at a time): a random window (crop), a speed change (the sequence resampled to a longer
 or shorter length), frame dropout, and rest: the signer still before and after the sign (its edge
-frames held), as the live path's window shows a sign that is shorter than the window.  Undetected
-(all-zero) parts stay exactly zero.
+frames held), as the live path's window shows a sign that is shorter than the window; and context
+(a batch at a time): in a share of those, the stillness before the sign first shows the end of
+another recording of the batch, as a sentence's live window shows the sign signed before.
+Undetected (all-zero) parts stay exactly zero.
 """
 
 from __future__ import annotations
@@ -148,12 +150,13 @@ def _nearest(frames: Any, length: Any) -> Any:
     return tf.gather(frames, tf.cast(tf.floor(tf.linspace(0.0, n - 1.0, length) + 0.5), tf.int32))
 
 
-def temporal(frames: Any, length: Any, cfg: AugmentConfig, refill: bool = False) -> tuple[Any, Any]:
+def temporal(frames: Any, length: Any, cfg: AugmentConfig, refill: bool = False) -> tuple[Any, Any, Any]:
     """One sequence [T, F] with `length` real frames -> a random window of it (crop), resampled at a
     random speed, frames dropped, its first and last frame held still around it (rest), padded back
     to T.  refill (data.resample: every sequence fills all T frames, in training and at inference
     alike) stretches the result back to T frames instead of padding, so that the model trains on
-    full-length inputs; the speed change then has no effect and crop + dropout make the time warp."""
+    full-length inputs; the speed change then has no effect and crop + dropout make the time warp.
+    Returns (frames, real frames, still frames before the sign: where with_context may show another)."""
     import tensorflow as tf
 
     T = tf.shape(frames)[0]
@@ -173,14 +176,34 @@ def temporal(frames: Any, length: Any, cfg: AugmentConfig, refill: bool = False)
         keep = tf.random.uniform([tf.shape(real)[0]]) >= cfg.frame_dropout
         keep = tf.tensor_scatter_nd_update(keep, [[0]], [True])  # never drop every frame
         real = tf.boolean_mask(real, keep)
+    left = tf.constant(0, tf.int32)
     if cfg.rest:
         n = tf.shape(real)[0]
         still, left = draw_rest(T if refill else n, T - 2 if refill else tf.maximum(T - n, 0), cfg.rest, [])
         sign = _nearest(real, T - still) if refill else real
         real = tf.concat([tf.repeat(sign[:1], left, axis=0), sign, tf.repeat(sign[-1:], still - left, axis=0)], 0)
     if refill:
-        return tf.ensure_shape(_nearest(real, T), frames.shape), T
+        return tf.ensure_shape(_nearest(real, T), frames.shape), T, left
     real = real[:T]
     n = tf.shape(real)[0]
     padded = tf.pad(real, [[0, T - n], [0, 0]])
-    return tf.ensure_shape(padded, frames.shape), n
+    return tf.ensure_shape(padded, frames.shape), n, left
+
+
+def with_context(chosen: Any, frames: Any, lengths: Any, left: Any, share: float) -> Any:
+    """A `share` of the chosen sequences [B, T, C] show, in the `left` still frames before the sign, the end
+    of another sequence of the batch (from `frames`, its stored frames, `lengths` real) and then its last
+    frame held: a sign as the live window shows it in a sentence, the sign before it in view."""
+    import tensorflow as tf
+
+    B, T = tf.shape(chosen)[0], tf.shape(chosen)[1]
+    left = tf.cast(left, tf.int32)
+    other = tf.random.shuffle(tf.range(B))
+    shown = tf.cast(tf.round(tf.random.uniform([B]) * tf.cast(left, tf.float32)), tf.int32)  # its frames in view
+    n = tf.gather(tf.clip_by_value(tf.cast(lengths, tf.int32), 1, T), other)
+    t = tf.range(T)[None, :]
+    source = tf.clip_by_value(n[:, None] - shown[:, None] + t, 0, n[:, None] - 1)
+    before = tf.gather(tf.gather(frames, other), source, batch_dims=1)
+    use = (t < left[:, None]) & (tf.random.uniform([B, 1]) < share)
+    return tf.where(use[..., None], before, chosen)
+

@@ -113,13 +113,14 @@ def frame_indices(lengths: Any, T: int, cfg: AugmentConfig, refill: bool) -> tup
     chosen = tf.searchsorted(running, rank + 1, side="left")
     index = tf.minimum(start[:, None] + chosen, T - 1)
     shown = tf.minimum(out_len, T)
+    left = tf.zeros_like(shown)
     if cfg.rest:
-        index, shown = _rest(index, shown, T, cfg.rest, refill)
+        index, shown, left = _rest(index, shown, T, cfg.rest, refill)
     valid = tf.cast(positions < shown[:, None], tf.float32)
-    return index * tf.cast(valid, tf.int32), valid
+    return index * tf.cast(valid, tf.int32), valid, left
 
 
-def _rest(index: Any, shown: Any, T: int, rest: float, refill: bool) -> tuple[Any, Any]:
+def _rest(index: Any, shown: Any, T: int, rest: float, refill: bool) -> tuple[Any, Any, Any]:
     """augment.temporal's rest for a batch: up to `rest` of each sequence's frames more of its first
     and last frame held still (refill: the sign squeezed into the frames left, nearest-frame)."""
     import tensorflow as tf
@@ -130,7 +131,7 @@ def _rest(index: Any, shown: Any, T: int, rest: float, refill: bool) -> tuple[An
     t = tf.cast(tf.range(T)[None, :] - left[:, None], tf.float32)
     steps = tf.cast(tf.maximum(shown - 1, 0), tf.float32) / tf.cast(tf.maximum(inner - 1, 1), tf.float32)
     source = tf.clip_by_value(tf.cast(tf.floor(t * steps[:, None] + 0.5), tf.int32), 0, shown[:, None] - 1)
-    return tf.gather(index, source, batch_dims=1), shown if refill else shown + still
+    return tf.gather(index, source, batch_dims=1), shown if refill else shown + still, left
 
 
 def choose_frames(frames: Any, index: Any, valid: Any) -> Any:
