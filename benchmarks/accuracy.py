@@ -62,7 +62,10 @@ def natural(path: Path) -> tuple:
 
 
 def deduplicated(source: Path, target: Path, signs=None, per_sign=None) -> Path:
-    """A tree of links to `source`'s one-array-per-recording files without byte-identical copies."""
+    """A tree of links to `source`'s one-array-per-recording files without byte-identical copies (built
+    once per `target`: a second model trained on the same data reuses it)."""
+    if target.is_dir():
+        return target
     seen = set()
     for sign in signs or sorted(p.name for p in source.iterdir() if p.is_dir()):
         (target / sign).mkdir(parents=True)
