@@ -332,6 +332,9 @@ def test_calibration_of_resampled_recordings_is_at_the_cameras_rate(lengths):
 def test_alignment_and_scoring_count_what_a_user_would():
     assert align(["a", "b", "c"], ["a", "c"]) == [(0, 0), (1, None), (2, 1)]
     assert align(["a", "b"], ["a", "a", "b"]) in ([(0, 0), (None, 1), (1, 2)], [(None, 0), (0, 1), (1, 2)])
+    assert align(["a", "b"], ["a", "a", "b"], [0, 20], [12, 15, 32]) == [(0, 0), (None, 1), (1, 2)]
+    # a sign signed twice, said three times: what came before the second began is not the second's
+    assert align(["a", "a"], ["a", "a", "a"], [0, 20], [12, 15, 32]) == [(0, 0), (None, 1), (1, 2)]
     from signtrain.deploy.live import Emission
 
     sentence = Sentence(np.zeros((100, 2)), ["a", "b", "b"], [10, 30, 50], 51, repeat=True)
@@ -340,6 +343,45 @@ def test_alignment_and_scoring_count_what_a_user_would():
                           Emission("b", 55, 0, 0.9), Emission("a", 90, 0, 0.9)], fps=30.0)
     assert (row.errors, row.words, row.rest_emissions, row.repeats_asked, row.repeats_said) == (1, 3, 1, 1, 1)
     assert row.repeated == 1 and row.missed == 0 and row.delays[0] == pytest.approx(4 / 30)
+
+
+def _distance(a: list[str], b: list[str]) -> int:
+    if not a or not b:
+        return len(a) + len(b)
+    return min(_distance(a[1:], b) + 1, _distance(a, b[1:]) + 1, _distance(a[1:], b[1:]) + (a[0] != b[0]))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_alignment_counts_the_fewest_errors(seed):
+    rng = np.random.default_rng(seed)
+    reference, said = ([str(c) for c in rng.integers(0, 3, rng.integers(0, 6))] for _ in range(2))
+    timed = rng.uniform(0, 100, len(reference)), rng.uniform(0, 100, len(said))
+    pairs = align(reference, said, *timed) if seed % 2 else align(reference, said)
+    assert [r for r, _ in pairs if r is not None] == list(range(len(reference)))   # every word once, in order
+    assert [s for _, s in pairs if s is not None] == list(range(len(said)))       # every emission once, in order
+    errors = sum(1 for r, s in pairs if r is None or s is None or reference[r] != said[s])
+    assert errors == _distance(reference, said)
+
+
+@pytest.mark.parametrize("words, at, copies", [(["a", "b", "c"], 0, 2), (["a", "b", "c"], 1, 2),
+                                               (["a", "b", "c"], 2, 3), (["a", "b", "b", "c"], 1, 2), (["a"], 0, 3),
+                                               (["a", "b"], 1, 2)])
+def test_a_sign_said_on_time_and_again_later_is_timed_by_its_first_emission(words, at, copies):
+    from signtrain.deploy.live import Emission
+
+    starts = [30 * k + 3 for k in range(len(words))]
+    ends = [start + 16 for start in starts]
+    emissions = [Emission(w, end + 2, 0, 0.9) for w, end in zip(words, ends)]
+    # the same sign said again, later - before the next sign is said, or (a sign twice) while it is signed
+    emissions[at + 1:at + 1] = [Emission(words[at], ends[at] + 2 + 2 * k, 0, 0.9) for k in range(1, copies)]
+    row = Row("still", 0.5, 0, 0)
+    score(row, Sentence(np.zeros((200, 2)), words, ends, ends[-1] + 1, starts=starts), emissions, fps=30.0)
+    assert row.errors == copies - 1 and row.delays == [pytest.approx(2 / 30)] * len(words)
+    early = [Emission(words[at], ends[at] - 8, 0, 0.9)]        # said while signed (a long sign), and again after
+    row = Row("still", 0.5, 0, 0)
+    score(row, Sentence(np.zeros((200, 2)), words, ends, ends[-1] + 1, starts=starts), early + emissions[:at + 1]
+          if at == 0 else emissions[:at] + early + emissions[at:at + 1], fps=30.0)
+    assert row.delays[at] == pytest.approx(-8 / 30)
 
 
 def test_sentences_are_built_from_the_recordings_with_the_pause_asked():

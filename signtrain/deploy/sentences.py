@@ -36,6 +36,7 @@ class Sentence:
     rest_from: int           # the final rest starts here
     repeat: bool = False     # holds a sign signed twice on purpose
     recordings: list[int] = field(default_factory=list)   # which recording each sign is, in order
+    starts: list[int] = field(default_factory=list)       # the first frame of each sign
 
 
 def _pause(edge: np.ndarray, frames: int, kind: str) -> np.ndarray:
@@ -54,7 +55,7 @@ def build(recordings: list[tuple[str, np.ndarray]], rng: np.random.Generator, pa
         at = int(rng.integers(0, len(picks)))
         same = [i for i, (word, _) in enumerate(recordings) if word == recordings[picks[at]][0] and i != picks[at]]
         picks.insert(at + 1, int(rng.choice(same)) if same else picks[at])
-    parts, words, ends, length = [], [], [], 0
+    parts, words, starts, ends, length = [], [], [], [], 0
     still_kind = "still" if kind == "none" else kind
     first = recordings[picks[0]][1]
     parts.append(_pause(first[0], round(LEAD_SECONDS * fps), still_kind))
@@ -65,35 +66,50 @@ def build(recordings: list[tuple[str, np.ndarray]], rng: np.random.Generator, pa
             parts.append(_pause(parts[-1][-1] if kind == "still" else frames[0], pause, kind))
             length += pause
         parts.append(np.asarray(frames, np.float32))
+        starts.append(length)
         length += len(frames)
         words.append(word)
         ends.append(length - 1)
     parts.append(_pause(parts[-1][-1], round(REST_SECONDS * fps), still_kind))
-    return Sentence(np.concatenate(parts), words, ends, ends[-1] + 1, repeat, [int(i) for i in picks])
+    return Sentence(np.concatenate(parts), words, ends, ends[-1] + 1, repeat, [int(i) for i in picks], starts)
 
 
-def align(reference: list[str], said: list[str]) -> list[tuple[Optional[int], Optional[int]]]:
-    """Levenshtein alignment: (reference index or None, said index or None) pairs, in order."""
+def align(reference: list[str], said: list[str], starts: Optional[Sequence[float]] = None,
+          frames: Optional[Sequence[float]] = None) -> list[tuple[Optional[int], Optional[int]]]:
+    """Levenshtein alignment: (reference index or None, said index or None) pairs, in order.  Given when
+    each sign began and each emission came, of the alignments with the fewest errors the one that pairs
+    each sign with its earliest emission since it began: a sign said on time and again later was said
+    on time, once too often (the delay is the first one's), and what was said before a sign began is
+    not that sign's."""
     n, m = len(reference), len(said)
-    cost = np.zeros((n + 1, m + 1), np.int64)
-    cost[:, 0], cost[0, :] = np.arange(n + 1), np.arange(m + 1)
+    timed = starts is not None and frames is not None
+    # cost[i, j]: the best alignment of reference[:i] with said[:j] as (errors, matches said before their
+    # sign began, frames from sign starts to the matched emissions), compared in that order
+    cost = np.zeros((n + 1, m + 1, 3))
+    cost[:, 0, 0], cost[0, :, 0] = np.arange(n + 1), np.arange(m + 1)
+
+    def moves(i: int, j: int) -> list[tuple[tuple[float, ...], int, int]]:
+        out = []
+        if i and j:
+            same = reference[i - 1] == said[j - 1]
+            after = frames[j - 1] - starts[i - 1] if timed and same else 0.0
+            e, early, late = cost[i - 1, j - 1]
+            out.append(((e + (not same), early + (after < 0), late + max(after, 0.0)), i - 1, j - 1))
+        if i:
+            out.append(((cost[i - 1, j, 0] + 1, *cost[i - 1, j, 1:]), i - 1, j))
+        if j:
+            out.append(((cost[i, j - 1, 0] + 1, *cost[i, j - 1, 1:]), i, j - 1))
+        return out
+
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1,
-                             cost[i - 1, j - 1] + (reference[i - 1] != said[j - 1]))
+            cost[i, j] = min(moves(i, j))[0]
     pairs, i, j = [], n, m
     while i or j:
-        if i and j and cost[i, j] == cost[i - 1, j - 1] + (reference[i - 1] != said[j - 1]):
-            pairs.append((i - 1, j - 1))
-            i, j = i - 1, j - 1
-        elif i and cost[i, j] == cost[i - 1, j] + 1:
-            pairs.append((i - 1, None))
-            i -= 1
-        else:
-            pairs.append((None, j - 1))
-            j -= 1
+        _, pi, pj = min(moves(i, j))
+        pairs.append((i - 1 if pi < i else None, j - 1 if pj < j else None))
+        i, j = pi, pj
     return pairs[::-1]
-
 
 @dataclass
 class Row:
@@ -133,7 +149,7 @@ def score(row: Row, sentence: Sentence, emissions: list[Emission], fps: float,
     row.words += len(sentence.words)
     if alone is not None:
         row.misread_alone += sum(not alone[i] for i in sentence.recordings)
-    pairs = align(sentence.words, words)
+    pairs = align(sentence.words, words, sentence.starts or sentence.ends, [e.frame for e in said])
     errors = sum(1 for r, s in pairs if r is None or s is None or sentence.words[r] != words[s])
     row.errors += errors
     row.correct_sentences += errors == 0
