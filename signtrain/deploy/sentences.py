@@ -111,6 +111,7 @@ def align(reference: list[str], said: list[str], starts: Optional[Sequence[float
         i, j = pi, pj
     return pairs[::-1]
 
+
 @dataclass
 class Row:
     kind: str

@@ -206,4 +206,3 @@ def with_context(chosen: Any, frames: Any, lengths: Any, left: Any, share: float
     before = tf.gather(tf.gather(frames, other), source, batch_dims=1)
     use = (t < left[:, None]) & (tf.random.uniform([B, 1]) < share)
     return tf.where(use[..., None], before, chosen)
-

@@ -80,7 +80,8 @@ def features(frames: Any, spec: FeatureSpec) -> Any:
 
 def frame_indices(lengths: Any, T: int, cfg: AugmentConfig, refill: bool) -> tuple[Any, Any]:
     """For a batch of sequences with `lengths` real frames: which frame each of the T output frames
-    shows ([B, T] int32) and whether it shows one ([B, T] float32; 0 = padding).  The draws of
+    shows ([B, T] int32), whether it shows one ([B, T] float32; 0 = padding), and how many of them
+    are the stillness rest holds before the sign ([B] int32).  The draws of
     augment.temporal, for a whole batch at once: a random window (crop) of at least 1 - crop of the
     frames, a speed change, frame dropout (never the first frame), then nearest-frame resampling
     back to T frames (refill) or to the new length, padded; and rest held before and after (_rest)."""
