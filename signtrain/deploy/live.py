@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -53,6 +53,15 @@ REPEAT_SPAN = 0.7         # share of a recording's span before the same sign can
 LONGEST = 2               # a finished stretch is seen whole up to this many spans
 SHORT_SURE = 0.7          # probability a stretch shorter than half a recording needs to be said
 WHOLE_SURE = 0.9          # ... from which it is a whole sign at once, not waited on for the rest of one
+
+
+class Piece(NamedTuple):
+    """A finished stretch read below its bar, kept to be read together with the next (Recognizer._unsure)."""
+
+    start: int
+    moving: int          # frames of movement in it
+    end: int             # its last moving frame
+    returned: bool       # it began after nothing was detected
 
 
 @dataclass
@@ -165,7 +174,7 @@ class Recognizer:
         self._active, self._start, self._moving, self._still = False, 0, 0, 0
         self._absent = 0           # frames in a row with nothing detected
         self._returned = False     # the current stretch began after `gap` frames with nothing detected
-        self._unsaid: Optional[tuple] = None   # (start, moving, end, returned) of the last stretch read below its bar
+        self._unsaid: Optional[Piece] = None   # the last stretch, where it was read below its bar
         self._classified: Optional[tuple] = None   # ((frame, final, still, start), probabilities) of the last window
         self._said: Optional[int] = None     # the sign said in the current stretch
         self._said_from = 0                  # first frame of the stretch (or window) that said the last sign
@@ -301,11 +310,11 @@ class Recognizer:
         recording's span parted them, both may be pieces of one sign that a long hold split: they are read
         together, as one stretch (where a window shows it whole)."""
         before, self._unsaid = self._unsaid, None
-        if before is not None and not self._returned and self._start - before[2] <= self.s.span // 2 \
-                and t - self._still - before[0] < LONGEST * self.s.span:
-            self._start, self._moving, self._returned = before[0], self._moving + before[1], before[3]
+        if before is not None and not self._returned and self._start - before.end <= self.s.span // 2 \
+                and t - self._still - before.start < LONGEST * self.s.span:
+            self._start, self._moving, self._returned = before.start, self._moving + before.moving, before.returned
             return self._decide(t, final=True)
-        self._unsaid = (self._start, self._moving, t - self._still, self._returned)
+        self._unsaid = Piece(self._start, self._moving, t - self._still, self._returned)
         return []
 
 
