@@ -256,6 +256,43 @@ def test_a_short_sign_the_model_is_sure_of_ends_without_waiting(probability, pau
         assert len(got) < 3
 
 
+def read_by_extent(whole: float):
+    """A model that reads a window showing at most SPAN raw frames of a sign as `thanks` (0.9), and one showing
+    more of it (the stretch seen whole) as `yes` at `whole` - a long sign whose every window looks like another
+    sign.  Each frame carries its index (value 1, in hundredths)."""
+    def predict(X: np.ndarray) -> np.ndarray:
+        out = []
+        for window in X:
+            index = np.round(window[:, 1] * 100)
+            probs = np.full(len(LABELS), (1 - whole) / 2)
+            if index.max() - index.min() < SPAN:
+                probs[:] = 0.05
+                probs[1] = 0.9
+            else:
+                probs[2] = whole
+            out.append(probs)
+        return np.array(out)
+    return predict
+
+
+@pytest.mark.parametrize("frames", [2 * SPAN, 3 * SPAN])
+@pytest.mark.parametrize("stride, hold", [(3, 2), (1, 1), (4, 1)])
+@pytest.mark.parametrize("whole", [0.6, SHORT_SURE, 0.9])
+def test_a_long_sign_whose_windows_look_like_another_says_only_itself(frames, stride, hold, whole):
+    """A stretch longer than a recording is read as it goes, window by window; the first sign said inside it
+    must not be one the stretch so far, seen whole, surely reads otherwise - a slow sign's middle can look like
+    another sign.  (Signs joined without a pause, seen whole, seldom read surely as one: they are said.)"""
+    yes = np.zeros((frames, WIDTH), np.float32)
+    yes[:, 0], yes[:, 1] = 3, np.arange(frames) / 100
+    stream = np.concatenate([still(yes[0], 10), yes, still(yes[-1], 30)])
+    settings = replace(SETTINGS, stride=stride, hold=hold)
+    got = [e.sign for e in recognise(read_by_extent(whole), LABELS, settings, stream).emissions]
+    assert got[0] == ("yes" if whole >= SHORT_SURE else "thanks")
+    assert got[-1] == "yes"  # at its end, seen whole
+    windowed = replace(settings, resample=False, length=SPAN)  # padded/cut windows: no whole view to ask
+    assert [e.sign for e in recognise(read_by_extent(whole), LABELS, windowed, stream).emissions][0] == "thanks"
+
+
 def test_signs_joined_without_a_pause_are_each_said():
     joined = np.concatenate([sign(0, frames=3 * SPAN), sign(2, frames=3 * SPAN)])
     assert said(joined) == ["hello", "yes"]

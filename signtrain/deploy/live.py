@@ -20,12 +20,14 @@ stretch shorter than half a recording, or than `PIECE_LENGTHS` of the typical ex
 reads as (below), which may be a piece of a sign that a hold split.
 Probabilities are compared in float32, the model's precision (the browser page's too).  A
 stretch longer than a recording (signs joined without a pause) is also classified as it goes,
-every `stride` frames, and a new top sign that holds for `hold` decisions is said.  A still
-stretch says nothing.  A sign signed twice with a pause between is two stretches, said twice;
-the same sign again while the movement since that sign began spans less than `TAIL_LENGTHS` of its
-typical extent (what its training recordings took, first moving frame to last) is its tail - a hold
-split it - not a repeat, which takes two signs' time; so is a short stretch right after it (models
-that did not record their signs' extents: sooner than most of a recording's span after it was said).
+every `stride` frames, and a new top sign that holds for `hold` decisions is said - the first one of
+a stretch only where the stretch so far, seen whole, does not read surely as another (a window of a
+long sign can look like another sign).  A still stretch says nothing.  A sign signed twice with a pause between is two
+stretches, said twice; the same sign again while the movement since that sign began spans less than
+`TAIL_LENGTHS` of its typical extent (what its training recordings took, first moving frame to last)
+is its tail - a hold split it - not a repeat, which takes two signs' time; so is a short stretch right
+after it (models that did not record their signs' extents: sooner than most of a recording's span
+after it was said).
 A sign that begins after nothing was detected is never the last one's tail: the signer left the view.
 A finished stretch read below its bar right after another that was (a hold of at most half a span
 between them) is read together with it: a long hold may split a sign into pieces neither of which
@@ -295,7 +297,7 @@ class Recognizer:
         if not final:  # inside a long stretch: a new sign must hold a few decisions
             self._run = self._run + 1 if best == self._run_label else 1
             self._run_label = best
-            if self._run < self.s.hold:
+            if self._run < self.s.hold or self._said is None and self._whole_reads_otherwise(t, best):
                 return []
         self._said = best
         self._said_from = self._start if final else max(self._start, t - self.s.span + 1)
@@ -304,6 +306,19 @@ class Recognizer:
         if self.on_emission:
             self.on_emission(emission)
         return [emission]
+
+    def _whole_reads_otherwise(self, t: int, best: int) -> bool:
+        """Whether the stretch so far, seen whole (as training saw a recording, up to LONGEST spans), reads surely
+        (`SHORT_SURE`) as another sign than `best`: a window of a long sign can look like another sign (the
+        middle of a slow `welt` like `zeigen`), the sign seen whole less so; signs joined without a pause, seen
+        whole, seldom read surely as one.  Only where training resampled whole recordings."""
+        if not self.s.resample:
+            return False
+        probs = np.asarray(self.predict(self.window(0, min(t - self._start + 3, LONGEST * self.s.span))[None])[0],
+                           np.float32)
+        self.decisions += 1
+        top = int(np.argmax(probs))
+        return top != best and bool(probs[top] >= np.float32(SHORT_SURE))
 
     def _unsure(self, t: int) -> list[Emission]:
         """A finished stretch read below its bar.  If the one before it did too, and a hold no longer than half a

@@ -76,6 +76,10 @@ def cases() -> list:
     out.append(("strict threshold", sentence([0, 1], 10, "still"), replace(SETTINGS, threshold=0.99)))
     out.append(("joined, quick decisions", sentence([0, 1, 2, 0], 0, "still", {1: 30, 2: 30}),
                 replace(SETTINGS, stride=1, hold=1)))
+    # windows inside a long stretch that read otherwise than the stretch so far seen whole: not said first
+    middle = np.concatenate([sign(2, 10), sign(1, 14, seed=1), sign(2, 20, seed=2)])
+    out.append(("a long sign whose middle reads as another", np.concatenate([middle, np.repeat(middle[-1:], 30, 0)]),
+                replace(SETTINGS, stride=2)))
     for kind in ("still", "nothing"):  # short signs, a pause shorter than `wait`: nothing detected ends them
         out.append((f"short signs, 5-frame {kind} pause", sentence([0, 1, 2], 5, kind, {0: 6, 1: 6, 2: 6}), SETTINGS))
     out.append(("at the threshold exactly (float32)", sentence([0, 1], 10, "still"), replace(SETTINGS, threshold=0.95)))

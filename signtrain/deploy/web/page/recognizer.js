@@ -165,7 +165,7 @@ export class Recognizer {
     if (!final) {
       this.run = best === this.runLabel ? this.run + 1 : 1;
       this.runLabel = best;
-      if (this.run < this.s.hold) return [];
+      if (this.run < this.s.hold || (this.said === null && await this.wholeReadsOtherwise(t, best))) return [];
     }
     this.said = best;
     this.saidFrom = final ? this.start : Math.max(this.start, t - this.s.span + 1);
@@ -173,6 +173,17 @@ export class Recognizer {
     this.emissions.push(emission);
     if (this.onEmission) this.onEmission(emission);
     return [emission];
+  }
+
+  // as live.Recognizer._whole_reads_otherwise: the first sign said inside a stretch is not one the stretch so
+  // far, seen whole, surely reads otherwise (a window of a long sign can look like another sign)
+  async wholeReadsOtherwise(t, best) {
+    if (!this.s.resample) return false;
+    const probs = await this.predict(this.window(0, Math.min(t - this.start + 3, LONGEST * this.s.span)));
+    this.decisions += 1;
+    let top = 0;
+    for (let i = 1; i < probs.length; i++) if (probs[i] > probs[top]) top = i;
+    return top !== best && probs[top] >= Math.fround(SHORT_SURE);
   }
 
   // as live.Recognizer._unsure: a stretch read below its bar right after another (a hold of at most half a
