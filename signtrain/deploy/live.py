@@ -22,12 +22,12 @@ Probabilities are compared in float32, the model's precision (the browser page's
 stretch longer than a recording (signs joined without a pause) is also classified as it goes,
 every `stride` frames, and a new top sign that holds for `hold` decisions is said - the first one of
 a stretch only where the stretch so far, seen whole, does not read surely as another (a window of a
-long sign can look like another sign).  A still stretch says nothing.  A sign signed twice with a pause between is two
-stretches, said twice; the same sign again while the movement since that sign began spans less than
-`TAIL_LENGTHS` of its typical extent (what its training recordings took, first moving frame to last)
-is its tail - a hold split it - not a repeat, which takes two signs' time; so is a short stretch right
-after it (models that did not record their signs' extents: sooner than most of a recording's span
-after it was said).
+long sign can look like another sign).  A still stretch says nothing.  A sign signed twice with a
+pause between is two stretches, said twice; the same sign again while the movement since that sign
+began spans less than `TAIL_LENGTHS` of its typical extent (what its training recordings took, first
+moving frame to last) is its tail - a hold split it - not a repeat, which takes two signs' time; so is
+a short stretch right after it (models that did not record their signs' extents: sooner than most of
+a recording's span after it was said).
 A sign that begins after nothing was detected is never the last one's tail: the signer left the view.
 A finished stretch read below its bar right after another that was (a hold of at most half a span
 between them) is read together with it: a long hold may split a sign into pieces neither of which
@@ -314,8 +314,8 @@ class Recognizer:
         whole, seldom read surely as one.  Only where training resampled whole recordings."""
         if not self.s.resample:
             return False
-        probs = np.asarray(self.predict(self.window(0, min(t - self._start + 3, LONGEST * self.s.span))[None])[0],
-                           np.float32)
+        length = t - self._start + 1  # with a frame either side, as a finished stretch is seen whole
+        probs = np.asarray(self.predict(self.window(0, min(length + 2, LONGEST * self.s.span))[None])[0], np.float32)
         self.decisions += 1
         top = int(np.argmax(probs))
         return top != best and bool(probs[top] >= np.float32(SHORT_SURE))

@@ -179,7 +179,8 @@ export class Recognizer {
   // far, seen whole, surely reads otherwise (a window of a long sign can look like another sign)
   async wholeReadsOtherwise(t, best) {
     if (!this.s.resample) return false;
-    const probs = await this.predict(this.window(0, Math.min(t - this.start + 3, LONGEST * this.s.span)));
+    const length = t - this.start + 1;  // with a frame either side, as a finished stretch is seen whole
+    const probs = await this.predict(this.window(0, Math.min(length + 2, LONGEST * this.s.span)));
     this.decisions += 1;
     let top = 0;
     for (let i = 1; i < probs.length; i++) if (probs[i] > probs[top]) top = i;
