@@ -5,7 +5,7 @@
 
 export const MIN_MOVING = 2;      // frames of movement below which a stretch is a twitch
 export const TAIL_LENGTHS = 1.5;  // a sign's typical extents within which the same sign again is its tail
-export const PIECE_LENGTHS = 0.75; // share of a sign's typical extent under which a stretch read as it may be a piece
+export const PIECE_LENGTHS = 0.6;  // share of a sign's typical extent under which a stretch read as it may be a piece
 export const REPEAT_SPAN = 0.7;   // share of a recording's span before the same sign can be said again (no extents)
 export const LONGEST = 2;         // a finished stretch is seen whole up to this many spans
 export const SHORT_SURE = 0.7;    // probability a stretch shorter than half a recording needs to be said
