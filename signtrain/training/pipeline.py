@@ -68,18 +68,24 @@ def _augmented(prepared: Any, index: np.ndarray, config: Config, batch: int, fin
 
     cfg, layout, spec, norm = config.augment, prepared.spec.layout, prepared.spec, prepared.normalizer
     data = _raw_examples(prepared, index, config.train.seed, True, config.data.resample)
+    refill = config.data.resample
+
+    def chosen(x: Any, n: Any, y: Any) -> Any:
+        frames, _, left = augment.temporal(x, n, cfg, refill)
+        # with context (which needs rest, so a temporal draw), the recording rides along to the batch, where
+        # another one's end is shown in the stillness before each sign
+        return ((frames, left, x, n) if cfg.context else frames), y
+
     if augment.temporal_enabled(cfg):
-        refill = config.data.resample
-        # (chosen frames, their length, still frames before the sign, the recording, its length, label)
-        data = data.map(lambda x, n, y: (*augment.temporal(x, n, cfg, refill), x, n, y),
-                        num_parallel_calls=tf.data.AUTOTUNE)
+        data = data.map(chosen, num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        data = data.map(lambda x, n, y: (x, n, tf.zeros_like(n), x, n, y))
+        data = data.map(lambda x, n, y: (x, y))
     data = data.batch(batch)
 
-    def features(x: Any, shown: Any, left: Any, recording: Any, n: Any, y: Any) -> Any:
+    def features(x: Any, y: Any) -> Any:
         if cfg.context:
-            x = augment.with_context(x, recording, n, left, cfg.context)
+            frames, left, recording, n = x
+            x = augment.with_context(frames, recording, n, left, cfg.context)
         if augment.spatial_enabled(cfg):
             x = augment.spatial(x, cfg, layout)
         return norm.apply_tf(transform(x, spec)), y
