@@ -255,11 +255,15 @@ class Recognizer:
         skip = self._still - min(self._still, max(0, (self.s.span - length) // 2)) if final else 0
         # a finished stretch longer than a recording is seen whole where training resampled whole recordings
         span = min(length + 2, LONGEST * self.s.span) if final and self.s.resample and length > self.s.span else None
-        # compared in float32, a model's own precision (and the page's: the same decisions at a threshold)
-        probs = np.asarray(self.predict(self.window(skip, span)[None])[0], np.float32)
-        self.decisions += 1
+        probs = self._read(skip, span)
         self._classified = (key, probs)
         return probs
+
+    def _read(self, skip: int, span: Optional[int]) -> np.ndarray:
+        """The model's probabilities for window(skip, span), in float32: a model's own precision (and the
+        page's: the same decisions at a threshold)."""
+        self.decisions += 1
+        return np.asarray(self.predict(self.window(skip, span)[None])[0], np.float32)
 
     def _decide(self, t: int, final: bool) -> list[Emission]:
         if final:
@@ -315,8 +319,7 @@ class Recognizer:
         if not self.s.resample:
             return False
         length = t - self._start + 1  # with a frame either side, as a finished stretch is seen whole
-        probs = np.asarray(self.predict(self.window(0, min(length + 2, LONGEST * self.s.span))[None])[0], np.float32)
-        self.decisions += 1
+        probs = self._read(0, min(length + 2, LONGEST * self.s.span))
         top = int(np.argmax(probs))
         return top != best and bool(probs[top] >= np.float32(SHORT_SURE))
 

@@ -37,6 +37,13 @@ export function fitLength(frames, length, truncate) {
   return frames.concat(Array.from({ length: length - n }, () => new Float32Array(width)));
 }
 
+// the first index of the largest value (numpy's argmax)
+export function argmax(values) {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
 export class Recognizer {
   // predict(window: Float32Array[] of settings.length frames) -> Promise<Float32Array probabilities>
   constructor(predict, labels, settings, onEmission = null) {
@@ -130,10 +137,15 @@ export class Recognizer {
     const length = t - this.start + 1 - this.still;
     const skip = final ? this.still - Math.min(this.still, Math.max(0, Math.floor((this.s.span - length) / 2))) : 0;
     const span = final && this.s.resample && length > this.s.span ? Math.min(length + 2, LONGEST * this.s.span) : null;
-    const probs = await this.predict(this.window(skip, span));
-    this.decisions += 1;
+    const probs = await this.read(skip, span);
     this.classified = { t, final, still: this.still, start: this.start, probs };
     return probs;
+  }
+
+  // as live.Recognizer._read: the model's probabilities for window(skip, span)
+  async read(skip, span) {
+    this.decisions += 1;
+    return this.predict(this.window(skip, span));
   }
 
   async decide(t, final) {
@@ -142,8 +154,7 @@ export class Recognizer {
       if (this.moving < MIN_MOVING) return [];
     }
     const probs = await this.probs(t, final);
-    let best = 0;
-    for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
+    const best = argmax(probs);
     const last = this.emissions.length ? this.emissions[this.emissions.length - 1] : null;
     // as live.Recognizer._decide: within TAIL_LENGTHS of the sign's typical extent since it began, its tail
     const typical = best < (this.s.sign_frames || []).length ? this.s.sign_frames[best] : 0;
@@ -180,10 +191,8 @@ export class Recognizer {
   async wholeReadsOtherwise(t, best) {
     if (!this.s.resample) return false;
     const length = t - this.start + 1;  // with a frame either side, as a finished stretch is seen whole
-    const probs = await this.predict(this.window(0, Math.min(length + 2, LONGEST * this.s.span)));
-    this.decisions += 1;
-    let top = 0;
-    for (let i = 1; i < probs.length; i++) if (probs[i] > probs[top]) top = i;
+    const probs = await this.read(0, Math.min(length + 2, LONGEST * this.s.span));
+    const top = argmax(probs);
     return top !== best && probs[top] >= Math.fround(SHORT_SURE);
   }
 
