@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from signtrain.data.assemble import resample
-from signtrain.deploy.live import (LONGEST, PIECE_LENGTHS, SHORT_SURE, TAIL_LENGTHS, WHOLE_SURE, LiveSettings,
-                                   Recognizer, calibrate, recognise, sign_extents)
+from signtrain.deploy.live import (LONGEST, PIECE_LENGTHS, REPEAT_LENGTHS, SHORT_SURE, TAIL_LENGTHS, WHOLE_SURE,
+                                   LiveSettings, Recognizer, calibrate, recognise, sign_extents)
 from signtrain.deploy.sentences import Row, Sentence, align, build, score
 
 LABELS = ["hello", "thanks", "yes"]
@@ -127,6 +127,27 @@ def test_the_same_short_stretch_after_the_hands_held_still_is_a_tail():
     first, again = sign(1, 2 * SPAN), sign(1, SPAN // 2 - 1, seed=5)
     stream = np.concatenate([first, still(first[-1], SETTINGS.gap), again, still(again[-1], 30)])
     assert said(stream, EXTENTS) == ["thanks"]
+
+
+def halting(k: int, moving: int) -> np.ndarray:
+    """Sign k signed quickly, the hands halting a frame after each of its `moving` frames (briefer than a
+    pause): `moving` frames of movement over 2 * moving - 1."""
+    return np.repeat(sign(k, moving, seed=5), 2, axis=0)
+
+
+@pytest.mark.parametrize("typical", [4, 5, 6, 8, 10, 11, 12, 14, 16])
+@pytest.mark.parametrize("moving", [3, SPAN // 2 - 1])
+def test_a_short_stretch_right_after_a_sign_is_it_again_once_it_spans_most_of_what_the_sign_takes(typical, moving):
+    """The hands returning after a sign are a short stretch right after it that reads as it: its tail.  The
+    sign signed again quickly, with brief halts, is as short in movement but spans REPEAT_LENGTHS of what the
+    sign typically takes: it is said again.  (The sign took 12 frames and the second began 4 after it: at these
+    extents the two together span too much for the second to be a hold's continuation.)"""
+    first, again = sign(1, SPAN), halting(1, moving)
+    stream = np.concatenate([first, still(first[-1], SETTINGS.gap), again, still(again[-1], 30)])
+    extent = 2 * moving - 1
+    expected = ["thanks"] * (2 if extent >= REPEAT_LENGTHS * typical else 1)
+    assert said(stream, replace(SETTINGS, sign_frames=(typical,) * len(LABELS))) == expected
+    assert said(stream) == ["thanks"]  # models that did not record their signs' extents: a tail, as before
 
 
 def phased(k: int, frames: int, hold: int, at: int) -> np.ndarray:

@@ -26,8 +26,9 @@ long sign can look like another sign).  A still stretch says nothing.  A sign si
 pause between is two stretches, said twice; the same sign again while the movement since that sign
 began spans less than `TAIL_LENGTHS` of its typical extent (what its training recordings took, first
 moving frame to last) is its tail - a hold split it - not a repeat, which takes two signs' time; so is
-a short stretch right after it (models that did not record their signs' extents: sooner than most of
-a recording's span after it was said).
+a short stretch right after it (the hands returning), unless it spans `REPEAT_LENGTHS` of the sign's
+extent (a quick signer's whole sign again); models that did not record their signs' extents: the same
+sign sooner than most of a recording's span after it was said.
 A sign that begins after nothing was detected is never the last one's tail: the signer left the view.
 A finished stretch read below its bar right after another that was (a hold of at most half a span
 between them) is read together with it: a long hold may split a sign into pieces neither of which
@@ -50,6 +51,7 @@ GAP_SECONDS = 0.15        # stillness that ends a sign
 WAIT_SECONDS = 0.3        # stillness that ends a short stretch (a hold inside a sign is shorter)
 MIN_MOVING = 2            # frames of movement below which a stretch is a twitch, not a sign
 TAIL_LENGTHS = 1.5        # a sign's typical extents within which the same sign again is its tail
+REPEAT_LENGTHS = 0.85     # share of a sign's typical extent from which a short stretch right after it is it again
 PIECE_LENGTHS = 0.6       # share of a sign's typical extent under which a stretch read as it may be a piece
 REPEAT_SPAN = 0.7         # share of a recording's span before the same sign can be said again (no extents)
 LONGEST = 2               # a finished stretch is seen whole up to this many spans
@@ -275,19 +277,23 @@ class Recognizer:
         # the same sign again while the movement since it began spans less than the sign takes (with room for
         # a slow signer) is its tail - a hold inside it split its movement - not the sign signed twice, which
         # takes two signs' time; also a short stretch that began within half a span of it (the hands
-        # returning to rest) - but never one that began after nothing was detected: the signer left the view, and
-        # no hold inside a sign looks like that
+        # returning to rest), unless it spans most of what the sign takes (a quick signer's whole sign again,
+        # with brief halts inside) - but never one that began after nothing was detected: the signer left the
+        # view, and no hold inside a sign looks like that
         last = self.emissions[-1] if self.emissions else None
         typical = self.s.sign_frames[best] if best < len(self.s.sign_frames) else 0
+        end = t - self._still  # the stretch's last moving frame (a decision inside it comes on one)
+        extent = end - self._start + 1
         if typical:
-            near = (t - self._still if final else t) - self._said_from + 1 < TAIL_LENGTHS * typical
+            near = end - self._said_from + 1 < TAIL_LENGTHS * typical
         else:  # a model that did not record its signs' extents: most of a recording's span
             near = last is not None and t - last.frame < REPEAT_SPAN * self.s.span
+        returning = self._short and not (typical and extent >= REPEAT_LENGTHS * typical)
         tail = last is not None and last.sign == self.labels[best] and not self._returned and (
-            near or (self._short and self._start - last.frame <= self.s.span // 2))
+            near or (returning and self._start - last.frame <= self.s.span // 2))
         # a finished stretch shorter than half a recording, or well short of what the sign it reads as takes, may
         # be a piece of a sign (a hold split its movement): said only when sure
-        piece = self._short or bool(typical) and t - self._start + 1 - self._still < PIECE_LENGTHS * typical
+        piece = self._short or bool(typical) and extent < PIECE_LENGTHS * typical
         needed = max(self.s.threshold, SHORT_SURE) if final and piece else self.s.threshold
         doubt = bool(probs[best] < np.float32(needed))
         if doubt or best == self._said or tail:

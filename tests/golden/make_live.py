@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_live import LABELS, SPAN, WIDTH, held, sign  # noqa: E402  (the Python suite's tiny signs)
+from test_live import LABELS, SPAN, WIDTH, halting, held, sign  # noqa: E402  (the Python suite's tiny signs)
 
 from signtrain.deploy.live import LiveSettings, recognise  # noqa: E402
 OUT = Path(__file__).with_name("live.json")
@@ -105,6 +105,11 @@ def cases() -> list:
                     extents))
         # a short stretch right after the same sign: its tail (the hands returning), unless the signer left the view
         out.append((f"a short sign again, 4-frame {kind} pause", sentence([0, 0, 1], 4, kind, {0: 30, 1: 5}), extents))
+    for typical in (8, 16):  # ... unless it spans most of what the sign takes: the sign again, signed quickly
+        first, again = sign(1, SPAN), halting(1, 5)
+        stream = np.concatenate([first, np.repeat(first[-1:], SETTINGS.gap, 0), again, np.repeat(again[-1:], 30, 0)])
+        out.append((f"a quick sign again with brief halts, {typical}-frame extents", stream,
+                    replace(SETTINGS, sign_frames=(typical,) * 3)))
     for hold in (SETTINGS.gap, 5, 8):  # a sign whose two pieces read unsure (0.8 < 0.9) but whole sure (0.95)
         first = held(0, 14, hold)
         stream = np.concatenate([first, np.repeat(first[-1:], 15, 0), sign(2), np.repeat(sign(2)[-1:], 30, 0)])

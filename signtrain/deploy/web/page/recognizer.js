@@ -5,6 +5,7 @@
 
 export const MIN_MOVING = 2;      // frames of movement below which a stretch is a twitch
 export const TAIL_LENGTHS = 1.5;  // a sign's typical extents within which the same sign again is its tail
+export const REPEAT_LENGTHS = 0.85;  // share of a sign's typical extent from which a short stretch right after it is it again
 export const PIECE_LENGTHS = 0.6;  // share of a sign's typical extent under which a stretch read as it may be a piece
 export const REPEAT_SPAN = 0.7;   // share of a recording's span before the same sign can be said again (no extents)
 export const LONGEST = 2;         // a finished stretch is seen whole up to this many spans
@@ -156,14 +157,18 @@ export class Recognizer {
     const probs = await this.probs(t, final);
     const best = argmax(probs);
     const last = this.emissions.length ? this.emissions[this.emissions.length - 1] : null;
-    // as live.Recognizer._decide: within TAIL_LENGTHS of the sign's typical extent since it began, its tail
+    // as live.Recognizer._decide: within TAIL_LENGTHS of the sign's typical extent since it began, its tail;
+    // so is a short stretch right after it (the hands returning) unless it spans REPEAT_LENGTHS of the extent
     const typical = best < (this.s.sign_frames || []).length ? this.s.sign_frames[best] : 0;
+    const end = t - this.still;  // the stretch's last moving frame (a decision inside it comes on one)
+    const extent = end - this.start + 1;
     const near = typical
-      ? (final ? t - this.still : t) - this.saidFrom + 1 < TAIL_LENGTHS * typical
+      ? end - this.saidFrom + 1 < TAIL_LENGTHS * typical
       : last !== null && t - last.frame < REPEAT_SPAN * this.s.span;
+    const returning = this.short() && !(typical > 0 && extent >= REPEAT_LENGTHS * typical);
     const tail = last !== null && last.sign === this.labels[best] && !this.returned && (
-      near || (this.short() && this.start - last.frame <= Math.floor(this.s.span / 2)));
-    const piece = this.short() || (typical > 0 && t - this.start + 1 - this.still < PIECE_LENGTHS * typical);
+      near || (returning && this.start - last.frame <= Math.floor(this.s.span / 2)));
+    const piece = this.short() || (typical > 0 && extent < PIECE_LENGTHS * typical);
     const needed = final && piece ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
     const doubt = probs[best] < Math.fround(needed);
     if (doubt || best === this.said || tail) {
