@@ -220,6 +220,24 @@ def test_a_stretch_well_short_of_its_signs_extent_is_said_only_when_the_model_is
     assert [e.sign for e in recognise(sure_as(probability), LABELS, SETTINGS, stream).emissions] == ["thanks"]
 
 
+@pytest.mark.parametrize("probability", [0.61, 0.69, SHORT_SURE])
+@pytest.mark.parametrize("frames", [5, SPAN])
+@pytest.mark.parametrize("before, after", [(SETTINGS.gap, SETTINGS.gap), (30, 30), (SETTINGS.gap - 1, 30),
+                                           (30, SETTINGS.gap - 1), (0, 30), (30, 0)])
+def test_a_stretch_with_nothing_detected_on_either_side_is_a_whole_sign(probability, frames, before, after):
+    """A short stretch, or one well short of its sign's extent (24 frames here), may be a piece of a sign a
+    hold split, and needs SHORT_SURE - not where nothing was detected for `gap` frames before it and after
+    it (the signer came into view, signed and left it): no hold looks like that.  It needs the threshold.
+    (0: the signer held still there instead.)"""
+    thanks = sign(1, frames)
+    stream = np.concatenate([nothing(before) if before else still(thanks[0], 10), thanks,
+                             nothing(after) if after else still(thanks[-1], 30)])
+    settings = replace(SETTINGS, sign_frames=(24,) * len(LABELS))
+    got = [e.sign for e in recognise(sure_as(probability), LABELS, settings, stream).emissions]
+    needed = SETTINGS.threshold if min(before, after) >= SETTINGS.gap else SHORT_SURE
+    assert got == (["thanks"] if probability >= needed else [])
+
+
 def sure_as(probability: float):
     """The oracle, with its top sign at `probability`."""
     def predict(X: np.ndarray) -> np.ndarray:

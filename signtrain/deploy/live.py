@@ -17,7 +17,8 @@ once: no hold inside a sign looks like that.  At its end the stretch is classifi
 in its window (a stretch longer than a recording is seen whole, as training resampled whole
 recordings): the top sign is said when its probability reaches `threshold` - `SHORT_SURE` for a
 stretch shorter than half a recording, or than `PIECE_LENGTHS` of the typical extent of the sign it
-reads as (below), which may be a piece of a sign that a hold split.
+reads as (below), which may be a piece of a sign that a hold split - but not one with nothing detected
+on either side of it, which no hold split.
 Probabilities are compared in float32, the model's precision (the browser page's too).  A
 stretch longer than a recording (signs joined without a pause) is also classified as it goes,
 every `stride` frames, and a new top sign that holds for `hold` decisions is said - the first one of
@@ -292,8 +293,10 @@ class Recognizer:
         tail = last is not None and last.sign == self.labels[best] and not self._returned and (
             near or (returning and self._start - last.frame <= self.s.span // 2))
         # a finished stretch shorter than half a recording, or well short of what the sign it reads as takes, may
-        # be a piece of a sign (a hold split its movement): said only when sure
-        piece = self._short or bool(typical) and extent < PIECE_LENGTHS * typical
+        # be a piece of a sign (a hold split its movement): said only when sure - unless nothing was detected on
+        # either side of it (the signer came into view and left it): no hold looks like that, so it is whole
+        piece = (self._short or bool(typical) and extent < PIECE_LENGTHS * typical) and not (
+            final and self._returned and self._absent >= self.s.gap)
         needed = max(self.s.threshold, SHORT_SURE) if final and piece else self.s.threshold
         doubt = bool(probs[best] < np.float32(needed))
         if doubt or best == self._said or tail:

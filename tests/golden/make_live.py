@@ -86,6 +86,8 @@ def cases() -> list:
     out.append(("short signs the model is sure of, 5-frame still pause",
                 sentence([0, 1, 2], 5, "still", {0: 6, 1: 6, 2: 6}), replace(SETTINGS, length=SPAN)))
     out.append(("a piece of a sign: not sure, not said", sentence([0, 1, 2], 10, "still", {1: 2}), SETTINGS))
+    out.append(("the same with nothing detected around it: whole, said", sentence([0, 1, 2], 10, "nothing", {1: 2}),
+                SETTINGS))
     extents = replace(SETTINGS, sign_frames=(2 * SPAN, 2 * SPAN, SPAN))
     for hold in (SETTINGS.gap, 10):  # the tail of a sign a hold split, within and past the sign's extent
         for frames in (2 * SPAN, 30):

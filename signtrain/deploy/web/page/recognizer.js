@@ -168,7 +168,9 @@ export class Recognizer {
     const returning = this.short() && !(typical > 0 && extent >= REPEAT_LENGTHS * typical);
     const tail = last !== null && last.sign === this.labels[best] && !this.returned && (
       near || (returning && this.start - last.frame <= Math.floor(this.s.span / 2)));
-    const piece = this.short() || (typical > 0 && extent < PIECE_LENGTHS * typical);
+    // a piece of a sign needs SHORT_SURE - not a stretch with nothing detected on either side: no hold looks like that
+    const piece = (this.short() || (typical > 0 && extent < PIECE_LENGTHS * typical)) &&
+      !(final && this.returned && this.absent >= this.s.gap);
     const needed = final && piece ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
     const doubt = probs[best] < Math.fround(needed);
     if (doubt || best === this.said || tail) {
