@@ -140,8 +140,8 @@ def halting(k: int, moving: int) -> np.ndarray:
 def test_a_short_stretch_right_after_a_sign_is_it_again_once_it_spans_most_of_what_the_sign_takes(typical, moving):
     """The hands returning after a sign are a short stretch right after it that reads as it: its tail.  The
     sign signed again quickly, with brief halts, is as short in movement but spans REPEAT_LENGTHS of what the
-    sign typically takes: it is said again.  (The sign took 12 frames and the second began 4 after it: at these
-    extents the two together span too much for the second to be a hold's continuation.)"""
+    sign typically takes: it is said again.  (At these extents the sign and the stretch together span at least
+    TAIL_LENGTHS of the sign, so the short-stretch clause alone decides.)"""
     first, again = sign(1, SPAN), halting(1, moving)
     stream = np.concatenate([first, still(first[-1], SETTINGS.gap), again, still(again[-1], 30)])
     extent = 2 * moving - 1
