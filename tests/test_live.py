@@ -140,8 +140,8 @@ def halting(k: int, moving: int) -> np.ndarray:
 def test_a_short_stretch_right_after_a_sign_is_it_again_once_it_spans_most_of_what_the_sign_takes(typical, moving):
     """The hands returning after a sign are a short stretch right after it that reads as it: its tail.  The
     sign signed again quickly, with brief halts, is as short in movement but spans REPEAT_LENGTHS of what the
-    sign typically takes: it is said again.  (At these extents the sign and the stretch together span at least
-    TAIL_LENGTHS of the sign, so the short-stretch clause alone decides.)"""
+    sign typically takes: it is said again.  (Where the sign and the stretch together span less than
+    TAIL_LENGTHS of it - 3 moving frames against 14 or 16 - the stretch is its tail either way.)"""
     first, again = sign(1, SPAN), halting(1, moving)
     stream = np.concatenate([first, still(first[-1], SETTINGS.gap), again, still(again[-1], 30)])
     extent = 2 * moving - 1
