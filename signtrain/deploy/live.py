@@ -296,7 +296,7 @@ class Recognizer:
         # be a piece of a sign (a hold split its movement): said only when sure - unless nothing was detected on
         # either side of it (the signer came into view and left it): no hold looks like that, so it is whole
         piece = (self._short or bool(typical) and extent < PIECE_LENGTHS * typical) and not (
-            final and self._returned and self._absent >= self.s.gap)
+            self._returned and self._absent >= self.s.gap)
         needed = max(self.s.threshold, SHORT_SURE) if final and piece else self.s.threshold
         doubt = bool(probs[best] < np.float32(needed))
         if doubt or best == self._said or tail:

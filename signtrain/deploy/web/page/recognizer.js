@@ -170,7 +170,7 @@ export class Recognizer {
       near || (returning && this.start - last.frame <= Math.floor(this.s.span / 2)));
     // a piece of a sign needs SHORT_SURE - not a stretch with nothing detected on either side: no hold looks like that
     const piece = (this.short() || (typical > 0 && extent < PIECE_LENGTHS * typical)) &&
-      !(final && this.returned && this.absent >= this.s.gap);
+      !(this.returned && this.absent >= this.s.gap);
     const needed = final && piece ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
     const doubt = probs[best] < Math.fround(needed);
     if (doubt || best === this.said || tail) {
