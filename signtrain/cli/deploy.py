@@ -22,6 +22,7 @@ from signtrain.cli.common import (
     examples,
     show,
 )
+from signtrain.deploy import live
 from signtrain.errors import SigntrainError
 
 
@@ -146,10 +147,11 @@ def predict(
     as_stream: bool = Flag("Slide a window over a long recording and emit signs.", "--stream"),
     camera: Optional[str] = typer.Option(None, "--camera", metavar="N|VIDEO", help="Emit signs live from camera N "
                                          "(or from a video played as if it were a camera); Ctrl-C stops."),
-    threshold: float = typer.Option(0.3, "--threshold", min=0.0, max=1.0, metavar="P",
+    threshold: float = typer.Option(live.THRESHOLD, "--threshold", min=0.0, max=1.0, metavar="P",
                                     help="Stream: probability a sign needs to be said."),
-    hold: int = typer.Option(2, "--hold", min=1, metavar="N",
-                             help="Stream: decisions a new sign must hold inside a long stretch of signing."),
+    hold: int = typer.Option(live.HOLD, "--hold", min=1, metavar="N",
+                             help="Stream: decisions (a frame apart) a new sign must hold inside a long "
+                                  "stretch of signing."),
     model_asset: Optional[Path] = ModelAssetOpt,
     as_json: bool = JsonOpt,
     speak: bool = Flag("Say each sign aloud as it is recognised (offline; needs signtrain\\[speech] and espeak-ng).",

@@ -139,7 +139,7 @@ def settings_cases() -> list:
         facts = {"recording_frames": recording_frames, "fps": fps, "motion": motion, "length": 48,
                  "resample": resample, "truncate": "keep_center", "default_fps": live.DEFAULT_FPS,
                  "default_motion": live.DEFAULT_MOTION, "gap_seconds": live.GAP_SECONDS,
-                 "wait_seconds": live.WAIT_SECONDS, "threshold": 0.3, "hold": 2,
+                 "wait_seconds": live.WAIT_SECONDS, "threshold": live.THRESHOLD, "hold": live.HOLD,
                  "sign_frames": [extents.get(s) for s in LABELS] if extents else None}  # as formats/web.settings
         meta = SimpleNamespace(live={"recording_frames": recording_frames, "fps": fps, "motion": motion,
                                      "sign_frames": extents}, sequence_length=48, labels=tuple(LABELS),
