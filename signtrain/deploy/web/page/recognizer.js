@@ -11,8 +11,6 @@ export const REPEAT_SPAN = 0.7;   // share of a recording's span before the same
 export const LONGEST = 2;         // a finished stretch is seen whole up to this many spans
 export const SHORT_SURE = 0.7;    // probability a stretch shorter than half a recording needs to be said
 export const WHOLE_SURE = 0.9;    // ... from which it is a whole sign at once, not waited on for the rest of one
-export const INSIDE_SURE = 0.8;   // probability a sign needs to be said inside a long stretch (mean of SMOOTH frames' windows)
-export const SMOOTH = 5;          // frames whose windows' mean a decision inside a long stretch reads
 
 // float32 differences, a float64 mean (as live.movement)
 export function movement(previous, frame) {
@@ -68,8 +66,6 @@ export class Recognizer {
     this.said = null;
     this.saidFrom = 0;  // first frame of the stretch (or window) that said the last sign
     this.run = 0; this.runLabel = -1;
-    this.inside = [];  // the windows read inside the current long stretch over the last SMOOTH frames
-    this.insideCapacity = Math.max(1, Math.ceil(SMOOTH / settings.stride));
   }
 
   async push(frame) {
@@ -88,7 +84,6 @@ export class Recognizer {
         this.active = true; this.start = t; this.moving = 0; this.said = null;
         this.returned = absentBefore >= this.s.gap;  // after nothing detected: never the last sign's tail
         this.run = 0; this.runLabel = -1;
-        this.inside = [];
       }
       this.moving += 1;
       this.still = 0;
@@ -159,13 +154,7 @@ export class Recognizer {
       this.active = false;
       if (this.moving < MIN_MOVING) return [];
     }
-    let probs = await this.probs(t, final);
-    if (!final) {  // as live.Recognizer._decide: inside a long stretch, the mean of the last windows (float64 sum, float32 mean)
-      this.inside.push(probs);
-      if (this.inside.length > this.insideCapacity) this.inside.shift();
-      const n = this.inside.length;
-      probs = Float32Array.from(probs, (_, i) => this.inside.reduce((sum, p) => sum + p[i], 0) / n);
-    }
+    const probs = await this.probs(t, final);
     const best = argmax(probs);
     const last = this.emissions.length ? this.emissions[this.emissions.length - 1] : null;
     // as live.Recognizer._decide: within TAIL_LENGTHS of the sign's typical extent since it began, its tail;
@@ -182,7 +171,7 @@ export class Recognizer {
     // a piece of a sign needs SHORT_SURE - not a stretch with nothing detected on either side: no hold looks like that
     const piece = (this.short() || (typical > 0 && extent < PIECE_LENGTHS * typical)) &&
       !(this.returned && this.absent >= this.s.gap);
-    const needed = final ? Math.max(this.s.threshold, piece ? SHORT_SURE : 0) : Math.max(this.s.threshold, INSIDE_SURE);
+    const needed = final && piece ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
     const doubt = probs[best] < Math.fround(needed);
     if (doubt || best === this.said || tail) {
       this.run = 0; this.runLabel = -1;
