@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from signtrain.data.assemble import resample
-from signtrain.deploy.live import (LONGEST, PIECE_LENGTHS, REPEAT_LENGTHS, SHORT_SURE, TAIL_LENGTHS, WHOLE_SURE,
-                                   LiveSettings, Recognizer, calibrate, recognise, sign_extents)
+from signtrain.deploy.live import (HOLD, INSIDE_SURE, LONGEST, PIECE_LENGTHS, REPEAT_LENGTHS, SHORT_SURE, SMOOTH,
+                                   TAIL_LENGTHS, WHOLE_SURE, LiveSettings, Recognizer, calibrate, recognise,
+                                   sign_extents)
 from signtrain.deploy.sentences import Row, Sentence, align, build, score
 
 LABELS = ["hello", "thanks", "yes"]
@@ -332,12 +333,59 @@ def test_a_long_sign_whose_windows_look_like_another_says_only_itself(frames, st
     assert [e.sign for e in recognise(read_by_extent(whole), LABELS, windowed, stream).emissions][0] == "thanks"
 
 
+LIVE = replace(SETTINGS, stride=1, hold=HOLD)  # LiveSettings.of's decisions inside a long stretch: every frame
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, LIVE], ids=["stride3-hold2", "defaults"])
 @pytest.mark.parametrize("lengths", [(3 * SPAN, 3 * SPAN), (SPAN, 2 * SPAN, SPAN), (2 * SPAN, SPAN + 3, 2 * SPAN),
                                      (SPAN + 2, SPAN + 2, SPAN + 2, SPAN + 2)])
-def test_signs_joined_without_a_pause_are_each_said(lengths):
+def test_signs_joined_without_a_pause_are_each_said(lengths, settings):
     order = [0, 2, 1, 2][:len(lengths)]
     joined = np.concatenate([sign(k, frames=n, seed=i) for i, (k, n) in enumerate(zip(order, lengths))])
-    assert said(joined) == [LABELS[k] for k in order]
+    assert said(joined, settings) == [LABELS[k] for k in order]
+
+
+@pytest.mark.parametrize("frames", [3 * SPAN, 4 * SPAN])
+@pytest.mark.parametrize("middle", [SPAN + 4, 2 * SPAN])
+def test_a_long_sign_said_as_it_goes_has_no_other_sign_said_in_its_middle(frames, middle):
+    """A long sign is said as it goes, before its end; later windows of it (from frame `middle` on) can look like
+    another sign, but every sign said inside a stretch must not be one the stretch since the window that said the
+    last sign, seen whole, surely reads otherwise - so the middle is not said, nor the sign again at its end."""
+    def predict(X: np.ndarray) -> np.ndarray:
+        probs = np.full((len(X), len(LABELS)), 0.05, np.float32)
+        for i, window in enumerate(X):
+            index = np.round(window[:, 1] * 100)
+            one_span = index.max() - index.min() < SPAN
+            probs[i, 1 if one_span and index.max() >= middle else 2] = 0.9
+        return probs
+    yes = np.zeros((frames, WIDTH), np.float32)
+    yes[:, 0], yes[:, 1] = 3, np.arange(frames) / 100
+    stream = np.concatenate([still(yes[0], 10), yes, still(yes[-1], 30)])
+    emissions = recognise(predict, LABELS, LIVE, stream).emissions
+    assert [e.sign for e in emissions] == ["yes"] and emissions[0].frame < 10 + middle
+
+
+def reads_the_last_frame(X: np.ndarray) -> np.ndarray:
+    """A model that reads a window as the sign its last frame carries, at 0.9: what it reads changes the frame
+    the stream does."""
+    probs = np.full((len(X), len(LABELS)), 0.05, np.float32)
+    probs[np.arange(len(X)), X[:, -1, 0].round().astype(int) - 1] = 0.9
+    return probs
+
+
+@pytest.mark.parametrize("blip", range(1, SMOOTH + HOLD + 3))
+@pytest.mark.parametrize("at", [2 * SPAN, 2 * SPAN + 5])  # after yes is said (a span in, and HOLD more)
+def test_inside_a_long_stretch_a_sign_is_said_from_the_mean_of_the_last_frames_windows(blip, at):
+    """Inside a stretch of signs joined without a pause every frame is read, and a decision is the mean of the
+    windows of the last SMOOTH frames, said at INSIDE_SURE once it holds `hold` decisions: a window straddling
+    two signs can read surely as a third, but only briefly - so a reading that lasts fewer frames than SMOOTH
+    (whose mean stays under INSIDE_SURE) and `hold` decisions more is not said, and one that lasts longer is."""
+    stream = sign(2, frames=4 * SPAN)
+    stream[at:at + blip, 0] = 2  # these frames read as thanks
+    got = [e.sign for e in recognise(reads_the_last_frame, LABELS, LIVE, stream).emissions]
+    lasts = blip >= SMOOTH + HOLD - 1  # SMOOTH frames of it in the mean (0.9 > INSIDE_SURE; 4 of 5: 0.73), HOLD times
+    assert 0.05 + (SMOOTH - 1) * 0.9 < INSIDE_SURE * SMOOTH < 0.9 * SMOOTH
+    assert got == (["yes", "thanks", "yes"] if lasts else ["yes"])
 
 
 def test_the_window_is_training_s_resampling_of_the_span_with_a_still_lead_in():

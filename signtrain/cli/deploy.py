@@ -150,7 +150,8 @@ def predict(
     threshold: float = typer.Option(live.THRESHOLD, "--threshold", min=0.0, max=1.0, metavar="P",
                                     help="Stream: probability a sign needs to be said."),
     hold: int = typer.Option(live.HOLD, "--hold", min=1, metavar="N",
-                             help="Stream: decisions a new sign must hold inside a long stretch of signing."),
+                             help="Stream: decisions (a frame apart) a new sign must hold inside a long "
+                                  "stretch of signing."),
     model_asset: Optional[Path] = ModelAssetOpt,
     as_json: bool = JsonOpt,
     speak: bool = Flag("Say each sign aloud as it is recognised (offline; needs signtrain\\[speech] and espeak-ng).",

@@ -19,17 +19,19 @@ recordings): the top sign is said when its probability reaches `threshold` - `SH
 stretch shorter than half a recording, or than `PIECE_LENGTHS` of the typical extent of the sign it
 reads as (below), which may be a piece of a sign that a hold split - but not one with nothing detected
 on either side of it, which no hold split.
-Probabilities are compared in float32, the model's precision (the browser page's too).  A
-stretch longer than a recording (signs joined without a pause) is also classified as it goes,
-every `stride` frames, and a new top sign that holds for `hold` decisions is said - the first one of
-a stretch only where the stretch so far, seen whole, does not read surely as another (a window of a
-long sign can look like another sign).  A still stretch says nothing.  A sign signed twice with a
-pause between is two stretches, said twice; the same sign again while the movement since that sign
-began spans less than `TAIL_LENGTHS` of its typical extent (what its training recordings took, first
-moving frame to last) is its tail - a hold split it - not a repeat, which takes two signs' time; so is
-a short stretch right after it (the hands returning), unless it spans `REPEAT_LENGTHS` of the sign's
-extent (a quick signer's whole sign again); models that did not record their signs' extents: the same
-sign sooner than most of a recording's span after it was said.
+Probabilities are compared in float32, the model's precision (the browser page's too). A stretch
+longer than a recording (signs joined without a pause) is also classified as it goes, every `stride`
+frames (every frame by default), each decision the mean of the windows of the last `SMOOTH` frames
+(a window straddling two signs is brief), and a new top sign that reaches `INSIDE_SURE` and holds
+for `hold` decisions is said - only where the stretch since the window that said its last sign (all
+of it, for the first), seen whole, does not read surely as another (a window of a long sign can look
+like another sign). A still stretch says nothing. A sign signed twice with a pause between is two
+stretches, said twice; the same sign again while the movement since that sign began spans less than
+`TAIL_LENGTHS` of its typical extent (what its training recordings took, first moving frame to last)
+is its tail - a hold split it - not a repeat, which takes two signs' time; so is a short stretch
+right after it (the hands returning), unless it spans `REPEAT_LENGTHS` of the sign's extent (a quick
+signer's whole sign again); models that did not record their signs' extents: the same sign sooner
+than most of a recording's span after it was said.
 A sign that begins after nothing was detected is never the last one's tail: the signer left the view.
 A finished stretch read below its bar right after another that was (a hold of at most half a span
 between them) is read together with it: a long hold may split a sign into pieces neither of which
@@ -49,7 +51,7 @@ from signtrain.data.assemble import to_length
 DEFAULT_FPS = 30.0        # where the frame rate is not known
 DEFAULT_MOTION = 0.002    # per-frame movement of a still signer, for models that did not record theirs
 THRESHOLD = 0.3           # probability a sign needs to be said (predict --threshold)
-HOLD = 2                  # decisions a new sign must hold inside a long stretch (predict --hold)
+HOLD = 3                  # decisions a new sign must hold inside a long stretch (predict --hold)
 GAP_SECONDS = 0.15        # stillness that ends a sign
 WAIT_SECONDS = 0.3        # stillness that ends a short stretch (a hold inside a sign is shorter)
 MIN_MOVING = 2            # frames of movement below which a stretch is a twitch, not a sign
@@ -60,6 +62,8 @@ REPEAT_SPAN = 0.7         # share of a recording's span before the same sign can
 LONGEST = 2               # a finished stretch is seen whole up to this many spans
 SHORT_SURE = 0.7          # probability a stretch shorter than half a recording needs to be said
 WHOLE_SURE = 0.9          # ... from which it is a whole sign at once, not waited on for the rest of one
+INSIDE_SURE = 0.8         # probability a sign needs to be said inside a long stretch (mean of SMOOTH windows)
+SMOOTH = 5                # frames whose windows' mean a decision inside a long stretch reads
 
 
 class Piece(NamedTuple):
@@ -117,7 +121,7 @@ class LiveSettings:
         return cls(span=span, length=meta.sequence_length, resample=bool(data.resample), truncate=data.truncate,
                    motion=float(live.get("motion") or DEFAULT_MOTION),
                    gap=max(2, round(GAP_SECONDS * float(fps or trained_fps))),
-                   wait=min(span // 2, round(WAIT_SECONDS * float(fps or trained_fps))), stride=max(1, span // 4),
+                   wait=min(span // 2, round(WAIT_SECONDS * float(fps or trained_fps))), stride=1,
                    threshold=threshold, hold=hold, sign_frames=sign_frames)
 
     def to_dict(self) -> dict:
@@ -186,6 +190,8 @@ class Recognizer:
         self._said: Optional[int] = None     # the sign said in the current stretch
         self._said_from = 0                  # first frame of the stretch (or window) that said the last sign
         self._run, self._run_label = 0, -1
+        # the windows read inside the current long stretch over the last SMOOTH frames
+        self._inside: deque = deque(maxlen=max(1, -(-SMOOTH // settings.stride)))
 
     # ------------------------------------------------------------ the stream
     def push(self, frame: np.ndarray) -> list[Emission]:
@@ -204,6 +210,7 @@ class Recognizer:
                 self._active, self._start, self._moving, self._said = True, t, 0, None
                 self._returned = absent_before >= self.s.gap
                 self._run, self._run_label = 0, -1
+                self._inside.clear()
             self._moving += 1
             self._still = 0
             if t - self._start >= self.s.span and (t - self._start) % self.s.stride == 0:
@@ -276,6 +283,9 @@ class Recognizer:
             if self._moving < MIN_MOVING:
                 return []
         probs = self._probs(t, final)
+        if not final:  # inside a long stretch: the mean of the last few windows - one straddling two signs is brief
+            self._inside.append(probs)
+            probs = (np.sum(self._inside, axis=0, dtype=np.float64) / len(self._inside)).astype(np.float32)
         best = int(np.argmax(probs))
         # the same sign again while the movement since it began spans less than the sign takes (with room for
         # a slow signer) is its tail - a hold inside it split its movement - not the sign signed twice, which
@@ -299,7 +309,7 @@ class Recognizer:
         # either side of it (the signer came into view and left it): no hold looks like that, so it is whole
         piece = (self._short or bool(typical) and extent < PIECE_LENGTHS * typical) and not (
             self._returned and self._absent >= self.s.gap)
-        needed = max(self.s.threshold, SHORT_SURE) if final and piece else self.s.threshold
+        needed = max(self.s.threshold, SHORT_SURE if piece else 0.0) if final else max(self.s.threshold, INSIDE_SURE)
         doubt = bool(probs[best] < np.float32(needed))
         if doubt or best == self._said or tail:
             self._run, self._run_label = 0, -1
@@ -312,7 +322,7 @@ class Recognizer:
         if not final:  # inside a long stretch: a new sign must hold a few decisions
             self._run = self._run + 1 if best == self._run_label else 1
             self._run_label = best
-            if self._run < self.s.hold or self._said is None and self._whole_reads_otherwise(t, best):
+            if self._run < self.s.hold or self._whole_reads_otherwise(t, best):
                 return []
         self._said = best
         self._said_from = self._start if final else max(self._start, t - self.s.span + 1)
@@ -329,7 +339,9 @@ class Recognizer:
         whole, seldom read surely as one.  Only where training resampled whole recordings."""
         if not self.s.resample:
             return False
-        length = t - self._start + 1  # with a frame either side, as a finished stretch is seen whole
+        # the stretch since the window that said its last sign (all of it for the first): a long sign said early
+        # must not have its middle said as another
+        length = t - (self._start if self._said is None else max(self._start, self._said_from)) + 1
         probs = self._read(0, min(length + 2, LONGEST * self.s.span))
         top = int(np.argmax(probs))
         return top != best and bool(probs[top] >= np.float32(SHORT_SURE))

@@ -11,6 +11,8 @@ export const REPEAT_SPAN = 0.7;   // share of a recording's span before the same
 export const LONGEST = 2;         // a finished stretch is seen whole up to this many spans
 export const SHORT_SURE = 0.7;    // probability a stretch shorter than half a recording needs to be said
 export const WHOLE_SURE = 0.9;    // ... from which it is a whole sign at once, not waited on for the rest of one
+export const INSIDE_SURE = 0.8;   // probability a sign needs to be said inside a long stretch (mean of SMOOTH frames' windows)
+export const SMOOTH = 5;          // frames whose windows' mean a decision inside a long stretch reads
 
 // float32 differences, a float64 mean (as live.movement)
 export function movement(previous, frame) {
@@ -66,6 +68,8 @@ export class Recognizer {
     this.said = null;
     this.saidFrom = 0;  // first frame of the stretch (or window) that said the last sign
     this.run = 0; this.runLabel = -1;
+    this.inside = [];  // the windows read inside the current long stretch over the last SMOOTH frames
+    this.insideCapacity = Math.max(1, Math.ceil(SMOOTH / settings.stride));
   }
 
   async push(frame) {
@@ -84,6 +88,7 @@ export class Recognizer {
         this.active = true; this.start = t; this.moving = 0; this.said = null;
         this.returned = absentBefore >= this.s.gap;  // after nothing detected: never the last sign's tail
         this.run = 0; this.runLabel = -1;
+        this.inside = [];
       }
       this.moving += 1;
       this.still = 0;
@@ -154,7 +159,13 @@ export class Recognizer {
       this.active = false;
       if (this.moving < MIN_MOVING) return [];
     }
-    const probs = await this.probs(t, final);
+    let probs = await this.probs(t, final);
+    if (!final) {  // as live.Recognizer._decide: inside a long stretch, the mean of the last windows (float64 sum, float32 mean)
+      this.inside.push(probs);
+      if (this.inside.length > this.insideCapacity) this.inside.shift();
+      const n = this.inside.length;
+      probs = Float32Array.from(probs, (_, i) => this.inside.reduce((sum, p) => sum + p[i], 0) / n);
+    }
     const best = argmax(probs);
     const last = this.emissions.length ? this.emissions[this.emissions.length - 1] : null;
     // as live.Recognizer._decide: within TAIL_LENGTHS of the sign's typical extent since it began, its tail;
@@ -171,7 +182,7 @@ export class Recognizer {
     // a piece of a sign needs SHORT_SURE - not a stretch with nothing detected on either side: no hold looks like that
     const piece = (this.short() || (typical > 0 && extent < PIECE_LENGTHS * typical)) &&
       !(this.returned && this.absent >= this.s.gap);
-    const needed = final && piece ? Math.max(this.s.threshold, SHORT_SURE) : this.s.threshold;
+    const needed = final ? Math.max(this.s.threshold, piece ? SHORT_SURE : 0) : Math.max(this.s.threshold, INSIDE_SURE);
     const doubt = probs[best] < Math.fround(needed);
     if (doubt || best === this.said || tail) {
       this.run = 0; this.runLabel = -1;
@@ -183,7 +194,7 @@ export class Recognizer {
     if (!final) {
       this.run = best === this.runLabel ? this.run + 1 : 1;
       this.runLabel = best;
-      if (this.run < this.s.hold || (this.said === null && await this.wholeReadsOtherwise(t, best))) return [];
+      if (this.run < this.s.hold || await this.wholeReadsOtherwise(t, best)) return [];
     }
     this.said = best;
     this.saidFrom = final ? this.start : Math.max(this.start, t - this.s.span + 1);
@@ -197,7 +208,8 @@ export class Recognizer {
   // far, seen whole, surely reads otherwise (a window of a long sign can look like another sign)
   async wholeReadsOtherwise(t, best) {
     if (!this.s.resample) return false;
-    const length = t - this.start + 1;  // with a frame either side, as a finished stretch is seen whole
+    // the stretch since the window that said its last sign (all of it for the first)
+    const length = t - (this.said === null ? this.start : Math.max(this.start, this.saidFrom)) + 1;
     const probs = await this.read(0, Math.min(length + 2, LONGEST * this.s.span));
     const top = argmax(probs);
     return top !== best && probs[top] >= Math.fround(SHORT_SURE);

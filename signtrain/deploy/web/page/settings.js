@@ -17,7 +17,7 @@ export function settingsFor(facts, fps = null) {
     motion: facts.motion || facts.default_motion,
     gap: Math.max(2, pyRound(facts.gap_seconds * at)),
     wait: Math.min(Math.floor(span / 2), pyRound(facts.wait_seconds * at)),
-    stride: Math.max(1, Math.floor(span / 4)),
+    stride: 1,
     threshold: facts.threshold, hold: facts.hold,
     // per sign, the raw frames its movement typically spans (0: not known), at this rate
     sign_frames: (facts.sign_frames || []).map((v) => (v ? pyRound(v * rate) : 0)),
