@@ -333,15 +333,16 @@ class Recognizer:
         return [emission]
 
     def _whole_reads_otherwise(self, t: int, best: int) -> bool:
-        """Whether the stretch so far, seen whole (as training saw a recording, up to LONGEST spans), reads surely
-        (`SHORT_SURE`) as another sign than `best`: a window of a long sign can look like another sign (the
+        """Whether the stretch since the window that said its last sign (all of it, before the first), seen
+        whole (as training saw a recording, up to LONGEST spans), reads surely (`SHORT_SURE`) as another sign
+        than `best`: a window of a long sign can look like another sign (the
         middle of a slow `welt` like `zeigen`), the sign seen whole less so; signs joined without a pause, seen
         whole, seldom read surely as one.  Only where training resampled whole recordings."""
         if not self.s.resample:
             return False
-        # the stretch since the window that said its last sign (all of it for the first): a long sign said early
-        # must not have its middle said as another
-        length = t - (self._start if self._said is None else max(self._start, self._said_from)) + 1
+        # since the last sign said: a long sign said early must not have its middle said as another; with a frame
+        # either side, as a finished stretch is seen whole
+        length = t - (self._start if self._said is None else self._said_from) + 1
         probs = self._read(0, min(length + 2, LONGEST * self.s.span))
         top = int(np.argmax(probs))
         return top != best and bool(probs[top] >= np.float32(SHORT_SURE))

@@ -204,12 +204,13 @@ export class Recognizer {
     return [emission];
   }
 
-  // as live.Recognizer._whole_reads_otherwise: the first sign said inside a stretch is not one the stretch so
-  // far, seen whole, surely reads otherwise (a window of a long sign can look like another sign)
+  // as live.Recognizer._whole_reads_otherwise: a sign said inside a stretch is not one the stretch since the last
+  // sign said (all of it, before the first), seen whole, surely reads otherwise (a window of a long sign can look
+  // like another sign)
   async wholeReadsOtherwise(t, best) {
     if (!this.s.resample) return false;
-    // the stretch since the window that said its last sign (all of it for the first)
-    const length = t - (this.said === null ? this.start : Math.max(this.start, this.saidFrom)) + 1;
+    // since the last sign said (all of the stretch before the first); a frame either side, as a finished stretch is seen whole
+    const length = t - (this.said === null ? this.start : this.saidFrom) + 1;
     const probs = await this.read(0, Math.min(length + 2, LONGEST * this.s.span));
     const top = argmax(probs);
     return top !== best && probs[top] >= Math.fround(SHORT_SURE);
